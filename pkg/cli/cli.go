@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/mapcmd"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/resolve"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/version"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
+)
+
+// Exit codes.
+const (
+	ExitOK    = 0
+	ExitError = 1
+)
+
+// ExitCodeError carries an exit code other than 1, such as diff's
+// --detailed-exitcode 2. Its message, when not empty, is printed.
+type ExitCodeError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitCodeError) Error() string {
+	if e.Err == nil {
+		return ""
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitCodeError) Unwrap() error { return e.Err }
+
+// Main runs the command line in args against streams and the process
+// environment and returns the exit code.
+func Main(ctx context.Context, streams genericiooptions.IOStreams, args []string) int {
+	return Run(ctx, factory.New(streams, os.LookupEnv), args)
+}
+
+// Run is Main with an explicit factory, for tests.
+func Run(ctx context.Context, f *factory.Factory, args []string) int {
+	root := NewRootCommand(f)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitError
+	var ec *ExitCodeError
+	if errors.As(err, &ec) {
+		code = ec.Code
+		if ec.Err == nil {
+			return code
+		}
+	}
+	if errors.Is(err, context.Canceled) {
+		err = errors.New("interrupted")
+	}
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	fmt.Fprintln(f.IO.ErrOut, f.ErrStyles().Bad.Render("error:")+" "+msg)
+	return code
+}
+
+// NewRootCommand builds the command tree.
+func NewRootCommand(f *factory.Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "sdr-mirror",
+		Short: "Mirror Atlan SDR images into a private registry and keep the SDR's image map in step",
+		Long: `kubectl sdr-mirror keeps an Atlan Self-Deployed Runtime (SDR) supplied with images in
+networks that block public registries: it finds the images the SDR needs, mirrors them
+into your private registry, and records them in the image map the SDR reads from its
+object-storage bucket on every install, upgrade and self-update.
+
+It runs as "kubectl sdr-mirror", as "helm sdr-mirror" (a Helm plugin: namespace, context
+and kubeconfig come from Helm), or as kubectl-sdr_mirror directly.`,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: f.Name},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return complete(cmd, f)
+		},
+	}
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath())
+	})
+
+	pf := root.PersistentFlags()
+	f.ConfigFlags.AddFlags(pf)
+	pf.StringVarP(&f.Global.Output, "output", "o", ui.FormatTable, "output format: "+strings.Join(ui.Formats, "|"))
+	pf.StringVar(&f.Global.Color, "color", ui.ColorAuto, "colour: "+strings.Join(ui.ColorModes, "|")+" (auto: only on a terminal, off with NO_COLOR or TERM=dumb)")
+	pf.CountVarP(&f.Global.Verbosity, "verbose", "v", "debug logs to stderr (-v); secrets are never logged")
+
+	mustComplete(root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(ui.Formats, cobra.ShellCompDirectiveNoFileComp)))
+	mustComplete(root.RegisterFlagCompletionFunc("color", cobra.FixedCompletions(ui.ColorModes, cobra.ShellCompDirectiveNoFileComp)))
+
+	root.AddCommand(
+		resolve.NewCommand(f),
+		mapcmd.NewCommand(f),
+		version.NewCommand(f),
+	)
+	return root
+}
+
+func mustComplete(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+// complete checks the global flags and, under Helm, takes namespace,
+// context and kubeconfig from Helm's environment: Helm removes those flags
+// from a plugin's arguments and passes them as HELM_NAMESPACE,
+// HELM_KUBECONTEXT and KUBECONFIG instead.
+func complete(cmd *cobra.Command, f *factory.Factory) error {
+	if !slices.Contains(ui.Formats, f.Global.Output) {
+		return fmt.Errorf("--output %q: must be one of %s", f.Global.Output, strings.Join(ui.Formats, ", "))
+	}
+	if !slices.Contains(ui.ColorModes, f.Global.Color) {
+		return fmt.Errorf("--color %q: must be one of %s", f.Global.Color, strings.Join(ui.ColorModes, ", "))
+	}
+	if f.Global.HelmPlugin {
+		ApplyHelmEnv(cmd.Flags(), f)
+	}
+	log := f.Logger()
+	log.Debug("starting", "command", cmd.CommandPath(), "version", version.Get().Version,
+		"helmPlugin", f.Global.HelmPlugin, "namespace", deref(f.ConfigFlags.Namespace),
+		"context", deref(f.ConfigFlags.Context), "kubeconfig", deref(f.ConfigFlags.KubeConfig))
+	return nil
+}
+
+// ApplyHelmEnv copies Helm's plugin environment into the kubeconfig flags
+// that were not given on the command line.
+func ApplyHelmEnv(flags *pflag.FlagSet, f *factory.Factory) {
+	set := func(flag string, dst *string, env string) {
+		v, ok := f.LookupEnv(env)
+		if !ok || v == "" || dst == nil || flags.Changed(flag) {
+			return
+		}
+		*dst = v
+	}
+	set("namespace", f.ConfigFlags.Namespace, "HELM_NAMESPACE")
+	set("context", f.ConfigFlags.Context, "HELM_KUBECONTEXT")
+	// A KUBECONFIG list is left to client-go's loading rules, which read it.
+	if v, ok := f.LookupEnv("KUBECONFIG"); ok && !strings.ContainsRune(v, os.PathListSeparator) {
+		set("kubeconfig", f.ConfigFlags.KubeConfig, "KUBECONFIG")
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

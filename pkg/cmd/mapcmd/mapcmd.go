@@ -1,0 +1,316 @@
+package mapcmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/spf13/cobra"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
+)
+
+// NewCommand returns the map command with its verbs.
+func NewCommand(f *factory.Factory) *cobra.Command {
+	loc := &factory.MapFlags{}
+	cmd := &cobra.Command{
+		Use:   "map",
+		Short: "Read, check and edit the SDR's image map",
+		Long: `Read, check and edit the image map the SDR reads from its object-storage bucket.
+
+Edits keep comments, key order, unknown keys and the release: block, write keys and
+values double-quoted, and replace the map in one write: a map that does not parse, or
+an edit that would leave problems in it, writes nothing.`,
+		Example: strings.ReplaceAll(`  # Show the entries of a local map
+  NAME map get --map image-map.yaml
+
+  # Check the map in a bucket
+  NAME map validate --bucket file:///srv/sdr --image-map-path sdr/image-map.yaml
+
+  # Map every tag of a repository, then one tag to an approved build
+  NAME map set atlanhq/atlan-teradata-app registry.example.com/atlan/atlan-teradata-app --map image-map.yaml
+  NAME map set atlanhq/atlan-teradata-app:3.1.4 registry.example.com/atlan/teradata:3.1.4-approved --map image-map.yaml`, "NAME", f.Name),
+		Args: cobra.NoArgs,
+	}
+	loc.AddFlags(cmd.PersistentFlags())
+	cmd.AddCommand(newGet(f, loc), newValidate(f, loc), newSet(f, loc), newRemove(f, loc))
+	return cmd
+}
+
+// Listing is the JSON/YAML form of map get.
+type Listing struct {
+	URL     string            `json:"url"`
+	Entries []ListingEntry    `json:"entries"`
+	Release *imagemap.Release `json:"release,omitempty"`
+}
+
+// ListingEntry is one map entry with the rule it applies by.
+type ListingEntry struct {
+	Source      string        `json:"source"`
+	Destination string        `json:"destination"`
+	Rule        imagemap.Rule `json:"rule"`
+}
+
+// GetOptions are the inputs of map get.
+type GetOptions struct {
+	f   *factory.Factory
+	loc *factory.MapFlags
+	Raw bool
+}
+
+func newGet(f *factory.Factory, loc *factory.MapFlags) *cobra.Command {
+	o := &GetOptions{f: f, loc: loc}
+	cmd := &cobra.Command{
+		Use:   "get",
+		Short: "Print the entries of the image map",
+		Example: strings.ReplaceAll(`  # Entries as a table, or as JSON
+  NAME map get --map image-map.yaml
+  NAME map get --map image-map.yaml -o json
+
+  # The stored file itself, comments included
+  NAME map get --bucket file:///srv/sdr --image-map-path sdr/image-map.yaml --raw`, "NAME", f.Name),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.Run(cmd.Context()) },
+	}
+	cmd.Flags().BoolVar(&o.Raw, "raw", false, "print the stored map as it is, comments included")
+	return cmd
+}
+
+// Run prints the map.
+func (o *GetOptions) Run(ctx context.Context) error {
+	obj, err := o.loc.Open(ctx, o.f)
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	if o.Raw {
+		data, err := obj.Read(ctx)
+		if err != nil {
+			return fmt.Errorf("reading image map: %w", err)
+		}
+		_, err = o.f.IO.Out.Write(data)
+		return err
+	}
+	m, err := store.LoadMap(ctx, obj)
+	if err != nil {
+		return err
+	}
+	l := Listing{URL: obj.URL(), Entries: []ListingEntry{}, Release: m.Release()}
+	for _, e := range m.Entries() {
+		l.Entries = append(l.Entries, ListingEntry{Source: e.Source, Destination: e.Destination, Rule: e.Rule()})
+	}
+	return o.f.Print(l, func(w io.Writer, s *ui.Styles) error {
+		rows := make([][]string, len(l.Entries))
+		for i, e := range l.Entries {
+			rows[i] = []string{e.Source, e.Destination, string(e.Rule)}
+		}
+		if err := s.Table(w, []string{"SOURCE", "DESTINATION", "RULE"}, rows, nil); err != nil {
+			return err
+		}
+		if l.Release != nil {
+			_, err := fmt.Fprintf(w, "\nrelease: name=%q storage_namespace=%q\n", l.Release.Name, l.Release.StorageNamespace)
+			return err
+		}
+		return nil
+	})
+}
+
+// ValidateOptions are the inputs of map validate.
+type ValidateOptions struct {
+	f   *factory.Factory
+	loc *factory.MapFlags
+}
+
+// Report is the JSON/YAML form of map validate.
+type Report struct {
+	URL      string             `json:"url"`
+	Valid    bool               `json:"valid"`
+	Entries  int                `json:"entries"`
+	Problems []imagemap.Problem `json:"problems"`
+}
+
+func newValidate(f *factory.Factory, loc *factory.MapFlags) *cobra.Command {
+	o := &ValidateOptions{f: f, loc: loc}
+	return &cobra.Command{
+		Use:   "validate",
+		Short: "Check the image map for problems the SDR would trip over",
+		Long: `Check the image map: YAML syntax, duplicate keys, empty or unparsable image
+references, values that are not strings, a bare repository key whose value carries a
+tag or digest (the SDR appends the source tag to it), and release: fields the SDR does
+not know. Each problem is printed with its line; the exit code is 1 when there is any.`,
+		Example: strings.ReplaceAll(`  NAME map validate --map image-map.yaml`, "NAME", f.Name),
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return o.Run(cmd.Context()) },
+	}
+}
+
+// Run validates and reports.
+func (o *ValidateOptions) Run(ctx context.Context) error {
+	obj, err := o.loc.Open(ctx, o.f)
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	m, err := store.LoadMap(ctx, obj)
+	if err != nil {
+		return err
+	}
+	r := Report{URL: obj.URL(), Entries: m.Len(), Problems: m.Validate()}
+	r.Valid = len(r.Problems) == 0
+	if r.Problems == nil {
+		r.Problems = []imagemap.Problem{}
+	}
+	err = o.f.Print(r, func(w io.Writer, s *ui.Styles) error {
+		if r.Valid {
+			_, err := fmt.Fprintf(w, "%s image map %q: %d entries, no problems\n", s.OK.Render("valid"), r.URL, r.Entries)
+			return err
+		}
+		for _, p := range r.Problems {
+			if _, err := fmt.Fprintf(w, "%s:%d: %s\n", r.URL, p.Line, p.Msg); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !r.Valid {
+		return &store.ProblemsError{URL: r.URL, Problems: r.Problems}
+	}
+	return nil
+}
+
+// SetOptions are the inputs of map set.
+type SetOptions struct {
+	f                   *factory.Factory
+	loc                 *factory.MapFlags
+	Source, Destination string
+}
+
+func newSet(f *factory.Factory, loc *factory.MapFlags) *cobra.Command {
+	o := &SetOptions{f: f, loc: loc}
+	return &cobra.Command{
+		Use:   "set SOURCE DESTINATION",
+		Short: "Map a source image or repository to its mirror",
+		Long: `Add or change one entry. A bare repository SOURCE maps every tag of it and needs a
+bare repository DESTINATION (the SDR appends the source tag); a SOURCE with a tag or
+digest is used verbatim and wins over a repository entry. The map is created when it
+does not exist.`,
+		Example: strings.ReplaceAll(`  # Every tag of a repository
+  NAME map set atlanhq/atlan-teradata-app registry.example.com/atlan/atlan-teradata-app --map image-map.yaml
+
+  # One tag, to a differently named build
+  NAME map set atlanhq/atlan-teradata-app:3.1.4 registry.example.com/atlan/teradata:3.1.4-approved --map image-map.yaml`, "NAME", f.Name),
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Source, o.Destination = args[0], args[1]
+			return o.Run(cmd.Context())
+		},
+	}
+}
+
+// Run edits the map.
+func (o *SetOptions) Run(ctx context.Context) error {
+	obj, err := o.loc.Open(ctx, o.f)
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	var change imagemap.Change
+	m, _, err := store.Update(ctx, obj, func(m *imagemap.ImageMap) error {
+		if k := m.NormalizedKey(o.Source); k != "" {
+			o.f.Warnf("key %q names the same image as %q after normalisation; both are kept, the SDR matches keys literally", k, o.Source)
+		}
+		var err error
+		change, err = m.Set(o.Source, o.Destination)
+		if err != nil {
+			return fmt.Errorf("map set: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return o.f.Print(editResult{URL: obj.URL(), Source: o.Source, Destination: o.Destination, Change: change, Entries: m.Len()},
+		func(w io.Writer, s *ui.Styles) error {
+			_, err := fmt.Fprintf(w, "%s %s -> %s in %q\n", changeStyle(s, change).Render(string(change)), o.Source, o.Destination, obj.URL())
+			return err
+		})
+}
+
+type editResult struct {
+	URL         string          `json:"url"`
+	Source      string          `json:"source"`
+	Destination string          `json:"destination,omitempty"`
+	Change      imagemap.Change `json:"change"`
+	Entries     int             `json:"entries"`
+}
+
+func changeStyle(s *ui.Styles, c imagemap.Change) lipgloss.Style {
+	switch c {
+	case imagemap.Added, imagemap.Updated:
+		return s.OK
+	case imagemap.Removed:
+		return s.Warn
+	}
+	return s.Faint
+}
+
+// RemoveOptions are the inputs of map rm.
+type RemoveOptions struct {
+	f      *factory.Factory
+	loc    *factory.MapFlags
+	Source string
+}
+
+func newRemove(f *factory.Factory, loc *factory.MapFlags) *cobra.Command {
+	o := &RemoveOptions{f: f, loc: loc}
+	return &cobra.Command{
+		Use:     "rm SOURCE",
+		Aliases: []string{"remove"},
+		Short:   "Remove the entry for a source image or repository",
+		Example: strings.ReplaceAll(`  NAME map rm atlanhq/atlan-teradata-app:3.1.4 --map image-map.yaml`, "NAME", f.Name),
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Source = args[0]
+			return o.Run(cmd.Context())
+		},
+	}
+}
+
+// Run edits the map.
+func (o *RemoveOptions) Run(ctx context.Context) error {
+	obj, err := o.loc.Open(ctx, o.f)
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	if _, err := obj.Read(ctx); errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("map rm: image map %q does not exist", obj.URL())
+	}
+	m, _, err := store.Update(ctx, obj, func(m *imagemap.ImageMap) error {
+		if err := m.Remove(o.Source); err != nil {
+			hint := ""
+			if k := m.NormalizedKey(o.Source); k != "" {
+				hint = fmt.Sprintf("; did you mean %q?", k)
+			}
+			return fmt.Errorf("map rm: %w in %q%s", err, obj.URL(), hint)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return o.f.Print(editResult{URL: obj.URL(), Source: o.Source, Change: imagemap.Removed, Entries: m.Len()},
+		func(w io.Writer, s *ui.Styles) error {
+			_, err := fmt.Fprintf(w, "%s %s from %q\n", s.Warn.Render("removed"), o.Source, obj.URL())
+			return err
+		})
+}

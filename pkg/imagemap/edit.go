@@ -1,0 +1,163 @@
+package imagemap
+
+import (
+	"fmt"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Change says what an edit did.
+type Change string
+
+// Edit outcomes.
+const (
+	Added     Change = "added"
+	Updated   Change = "updated"
+	Unchanged Change = "unchanged"
+	Removed   Change = "removed"
+)
+
+// Set maps source to destination. A bare repository source maps every tag
+// and so needs a bare repository destination; a source with a tag or digest
+// is used verbatim. An existing key is updated in place, keeping its
+// comments; a new key is appended. Keys are matched literally, as the SDR
+// matches them.
+func (m *ImageMap) Set(source, destination string) (Change, error) {
+	src, err := ParseReference(source)
+	if err != nil {
+		return "", fmt.Errorf("source: %w", err)
+	}
+	dst, err := ParseReference(destination)
+	if err != nil {
+		return "", fmt.Errorf("destination: %w", err)
+	}
+	if src.IsBare() && !dst.IsBare() {
+		return "", fmt.Errorf("source %q is a bare repository, so its destination must be one too (the SDR appends the source tag): drop %q from %q or give the source a tag",
+			source, dst.Suffix(), destination)
+	}
+	m.ensureImages()
+	for i := len(m.images.Content) - 2; i >= 0; i -= 2 {
+		k, v := m.images.Content[i], m.images.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.Value != source {
+			continue
+		}
+		if v.Kind == yaml.ScalarNode && v.Value == destination && v.Tag == "!!str" {
+			return Unchanged, nil
+		}
+		*v = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: destination, Style: yaml.DoubleQuotedStyle,
+			HeadComment: v.HeadComment, LineComment: v.LineComment, FootComment: v.FootComment}
+		return Updated, nil
+	}
+	key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: source, Style: yaml.DoubleQuotedStyle}
+	if n := len(m.images.Content); n >= 2 {
+		// A comment closing the images block stays at its end.
+		k, v := m.images.Content[n-2], m.images.Content[n-1]
+		key.FootComment = footOf(k, v)
+		k.FootComment, v.FootComment = "", ""
+	}
+	m.images.Content = append(m.images.Content, key,
+		&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: destination, Style: yaml.DoubleQuotedStyle})
+	return Added, nil
+}
+
+// Remove deletes every entry whose key is exactly source. Comments above the
+// removed entry go with it; a comment under it moves to the entry before.
+func (m *ImageMap) Remove(source string) error {
+	if m.images == nil {
+		return fmt.Errorf("%w for %q", ErrNotFound, source)
+	}
+	found := false
+	kept := m.images.Content[:0]
+	for i := 0; i+1 < len(m.images.Content); i += 2 {
+		k, v := m.images.Content[i], m.images.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Value == source {
+			found = true
+			if foot := footOf(k, v); foot != "" && len(kept) > 0 {
+				prev := kept[len(kept)-1]
+				prev.FootComment = joinComments(prev.FootComment, foot)
+			}
+			continue
+		}
+		kept = append(kept, k, v)
+	}
+	if !found {
+		return fmt.Errorf("%w for %q", ErrNotFound, source)
+	}
+	m.images.Content = kept
+	return nil
+}
+
+func footOf(k, v *yaml.Node) string {
+	return joinComments(k.FootComment, v.FootComment)
+}
+
+func joinComments(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "\n" + b
+}
+
+// SetRelease writes the release block, or removes it when r is nil or empty.
+// Fields are updated in place so comments on them survive.
+func (m *ImageMap) SetRelease(r *Release) {
+	if r == nil || (r.Name == "" && r.StorageNamespace == "") {
+		m.removeTopLevel(releaseKey)
+		m.release = nil
+		return
+	}
+	if m.release == nil {
+		m.release = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		m.removeTopLevel(releaseKey) // a "release:" with a null value
+		m.root.Content = append(m.root.Content,
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: releaseKey}, m.release)
+	}
+	setField(m.release, "name", r.Name)
+	setField(m.release, "storage_namespace", r.StorageNamespace)
+}
+
+func setField(mapping *yaml.Node, key, value string) {
+	for i := 0; i+1 < len(mapping.Content); i += 2 {
+		if mapping.Content[i].Value != key {
+			continue
+		}
+		if value == "" {
+			mapping.Content = append(mapping.Content[:i], mapping.Content[i+2:]...)
+			return
+		}
+		v := mapping.Content[i+1]
+		*v = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: value,
+			HeadComment: v.HeadComment, LineComment: v.LineComment, FootComment: v.FootComment}
+		return
+	}
+	if value != "" {
+		mapping.Content = append(mapping.Content,
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key},
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: value})
+	}
+}
+
+func (m *ImageMap) removeTopLevel(key string) {
+	kept := m.root.Content[:0]
+	for i := 0; i+1 < len(m.root.Content); i += 2 {
+		if m.root.Content[i].Value == key {
+			continue
+		}
+		kept = append(kept, m.root.Content[i], m.root.Content[i+1])
+	}
+	m.root.Content = kept
+}
+
+// ensureImages creates the images mapping, first in the document, when the
+// map has none.
+func (m *ImageMap) ensureImages() {
+	if m.images != nil {
+		return
+	}
+	m.images = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	m.removeTopLevel(imagesKey)
+	m.root.Content = append([]*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: imagesKey}, m.images}, m.root.Content...)
+}
