@@ -44,7 +44,8 @@ func New(streams genericiooptions.IOStreams, lookupEnv func(string) (string, boo
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
-	_, helm := lookupEnv("HELM_PLUGIN_NAME")
+	plugin, _ := lookupEnv("HELM_PLUGIN_NAME")
+	helm := plugin != ""
 	name := "kubectl sdr-mirror"
 	if helm {
 		name = "helm sdr-mirror"

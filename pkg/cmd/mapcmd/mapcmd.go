@@ -181,8 +181,8 @@ func (o *ValidateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !r.Valid {
-		return &store.ProblemsError{URL: r.URL, Problems: r.Problems}
+	if n := len(r.Problems); n > 0 {
+		return fmt.Errorf("image map %q: %d problem%s", r.URL, n, plural(n))
 	}
 	return nil
 }
@@ -313,4 +313,11 @@ func (o *RemoveOptions) Run(ctx context.Context) error {
 			_, err := fmt.Fprintf(w, "%s %s from %q\n", s.Warn.Render("removed"), o.Source, obj.URL())
 			return err
 		})
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

@@ -1,0 +1,55 @@
+package ui
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+}
+
+func TestUseColor(t *testing.T) {
+	var notTTY bytes.Buffer
+	tests := []struct {
+		name string
+		mode string
+		env  map[string]string
+		want bool
+	}{
+		{"always wins over NO_COLOR", ColorAlways, map[string]string{"NO_COLOR": "1"}, true},
+		{"never", ColorNever, nil, false},
+		{"auto, not a terminal", ColorAuto, map[string]string{"TERM": "xterm-256color"}, false},
+		{"auto, NO_COLOR empty still set", ColorAuto, map[string]string{"NO_COLOR": ""}, false},
+		{"auto, dumb terminal", ColorAuto, map[string]string{"TERM": "dumb"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := UseColor(tc.mode, &notTTY, env(tc.env)); got != tc.want {
+				t.Errorf("UseColor(%q, %v) = %v, want %v", tc.mode, tc.env, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTable(t *testing.T) {
+	var b bytes.Buffer
+	s := NewStyles(&b, false)
+	if err := s.Table(&b, []string{"SOURCE", "RULE"}, [][]string{{"atlanhq/a:1", "exact"}, {"x", ""}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := "SOURCE       RULE\natlanhq/a:1  exact\nx\n"
+	if b.String() != want {
+		t.Errorf("Table =\n%q\nwant\n%q", b.String(), want)
+	}
+
+	b.Reset()
+	s = NewStyles(&b, true)
+	if err := s.Table(&b, []string{"A", "B"}, [][]string{{"1", "2"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "\x1b[1mA\x1b[0m") {
+		t.Errorf("coloured Table header not bold: %q", b.String())
+	}
+}

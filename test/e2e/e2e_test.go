@@ -1,0 +1,90 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// binDir holds kubectl-sdr_mirror (named as kubectl expects) and kubectl.
+var binDir string
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "sdr-mirror-e2e-bin")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	binDir = dir
+	plugin := filepath.Join(dir, "kubectl-sdr_mirror")
+	if src := os.Getenv("SDR_MIRROR_BIN"); src != "" {
+		if err := os.Symlink(src, plugin); err != nil {
+			panic(err)
+		}
+	} else {
+		// Build the binary the way `make build` does when run without make.
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		cmd := exec.Command("go", "build", "-o", plugin, "./cmd/kubectl-sdr-mirror")
+		cmd.Dir = root
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			panic("building kubectl-sdr_mirror: " + err.Error())
+		}
+	}
+	if k := os.Getenv("SDR_MIRROR_KUBECTL"); k != "" {
+		if err := os.Symlink(k, filepath.Join(dir, "kubectl")); err != nil {
+			panic(err)
+		}
+	}
+	return m.Run()
+}
+
+// needKubectl returns the kubectl to use: the pinned one make test
+// installs, else one on PATH outside CI. In CI a missing kubectl fails.
+func needKubectl(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(binDir, "kubectl")); err == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("kubectl is missing: run the tests with 'make test', which builds the pinned kubectl (SDR_MIRROR_KUBECTL)")
+	}
+	k, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("kubectl not found; 'make test' installs it")
+	}
+	if err := os.Symlink(k, filepath.Join(binDir, "kubectl")); err != nil && !os.IsExist(err) {
+		t.Fatal(err)
+	}
+}
+
+func params(t *testing.T, dir string) testscript.Params {
+	return testscript.Params{
+		Dir: filepath.Join("testdata", dir),
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("PATH", binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+			env.Setenv("HOME", env.WorkDir)
+			env.Setenv("KUBECONFIG", filepath.Join(env.WorkDir, ".kube", "config"))
+			env.Setenv("DIGEST", "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+			return nil
+		},
+		RequireExplicitExec: true,
+		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") == "1",
+	}
+}
+
+// TestPlugin runs the binary through kubectl and with Helm's plugin
+// environment.
+func TestPlugin(t *testing.T) {
+	needKubectl(t)
+	testscript.Run(t, params(t, "plugin"))
+}
