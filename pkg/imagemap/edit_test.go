@@ -55,10 +55,10 @@ func TestEditGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
-		{"commented-release-update", "commented", func(t *testing.T, m *ImageMap) {
+		{"commented-release-update", "commented", func(_ *testing.T, m *ImageMap) {
 			m.SetRelease(&Release{Name: "my-sdr-release", StorageNamespace: "sdr-helm"})
 		}},
-		{"commented-release-remove", "commented", func(t *testing.T, m *ImageMap) {
+		{"commented-release-remove", "commented", func(_ *testing.T, m *ImageMap) {
 			m.SetRelease(nil)
 		}},
 		{"norelease-release-add", "norelease", func(t *testing.T, m *ImageMap) {

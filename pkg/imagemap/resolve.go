@@ -1,6 +1,9 @@
 package imagemap
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Resolution is what the SDR will pull for a source image, and why.
 type Resolution struct {
@@ -43,6 +46,13 @@ func (r Resolver) Resolve(source string) (Resolution, error) {
 		}
 	case r.Prefix != "":
 		res.Resolved, res.Rule = PrefixRewrite(r.Prefix, ref), RulePrefix
+	}
+	if res.Rule == RuleRepo || res.Rule == RulePrefix {
+		// A composed reference can still be unpullable (too long, or a map
+		// value that is not a repository): say so rather than pretend.
+		if _, err := ParseReference(res.Resolved); err != nil {
+			return Resolution{}, fmt.Errorf("resolving %q by the %s rule gives a reference the SDR cannot pull: %w", source, res.Rule, err)
+		}
 	}
 	return res, nil
 }

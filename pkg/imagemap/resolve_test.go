@@ -1,6 +1,10 @@
 package imagemap
 
-import "testing"
+import (
+	"errors"
+	"strings"
+	"testing"
+)
 
 const sampleMap = `images:
   # repo -> repo
@@ -108,5 +112,12 @@ func TestNormalizedKey(t *testing.T) {
 		if got := m.NormalizedKey(tc.in); got != tc.want {
 			t.Errorf("NormalizedKey(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+func TestResolveRefusesUnpullableResult(t *testing.T) {
+	long := "atlanhq/" + strings.Repeat("a", 250) + ":1"
+	if _, err := (Resolver{Prefix: "reg.example.com/atlan"}).Resolve(long); !errors.Is(err, ErrInvalidReference) {
+		t.Errorf("Resolve(over-long prefix rewrite) = %v, want ErrInvalidReference", err)
 	}
 }

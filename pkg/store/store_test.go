@@ -57,7 +57,7 @@ func TestFileWriteFailureLeavesOldMap(t *testing.T) {
 	if err := os.Chmod(dir, 0o500); err != nil {
 		t.Fatal(err)
 	}
-	defer os.Chmod(dir, 0o700)
+	defer func() { _ = os.Chmod(dir, 0o700) }()
 	if err := File(path).Write(context.Background(), []byte("new")); err == nil {
 		t.Fatal("write into a read-only directory succeeded")
 	}
