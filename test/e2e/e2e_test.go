@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/testenv"
 )
 
 // binDir holds kubectl-sdr_mirror (named as kubectl expects) and kubectl.
@@ -40,34 +42,23 @@ func run(m *testing.M) int {
 			panic("building kubectl-sdr_mirror: " + err.Error())
 		}
 	}
-	if k := os.Getenv("SDR_MIRROR_KUBECTL"); k != "" {
-		if err := os.Symlink(k, filepath.Join(dir, "kubectl")); err != nil {
-			panic(err)
-		}
-	}
 	return m.Run()
 }
 
-// needKubectl returns the kubectl to use: the pinned one make test
-// installs, else one on PATH outside CI. In CI a missing kubectl fails.
+// needKubectl puts kubectl beside the plugin: the pinned one make test
+// installs, else one on PATH outside CI.
 func needKubectl(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(binDir, "kubectl")); err == nil {
+	link := filepath.Join(binDir, "kubectl")
+	if _, err := os.Lstat(link); err == nil {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("kubectl is missing: run the tests with 'make test', which builds the pinned kubectl (SDR_MIRROR_KUBECTL)")
-	}
-	k, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl not found; 'make test' installs it")
-	}
-	if err := os.Symlink(k, filepath.Join(binDir, "kubectl")); err != nil && !os.IsExist(err) {
+	if err := os.Symlink(testenv.Bin(t, "SDR_MIRROR_KUBE_BIN", "kubectl"), link); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func params(t *testing.T, dir string) testscript.Params {
+func params(dir string) testscript.Params {
 	return testscript.Params{
 		Dir: filepath.Join("testdata", dir),
 		Setup: func(env *testscript.Env) error {
@@ -86,5 +77,5 @@ func params(t *testing.T, dir string) testscript.Params {
 // environment.
 func TestPlugin(t *testing.T) {
 	needKubectl(t)
-	testscript.Run(t, params(t, "plugin"))
+	testscript.Run(t, params("plugin"))
 }
