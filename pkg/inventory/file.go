@@ -1,0 +1,49 @@
+package inventory
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
+)
+
+// FileImage is one image read from an images file.
+type FileImage struct {
+	Image string
+	Line  int
+}
+
+// Why is the reason recorded for an image from the file named name.
+func (f FileImage) Why(name string) string { return fmt.Sprintf("file:%s:%d", name, f.Line) }
+
+// maxImagesFileLine bounds one line of an images file.
+const maxImagesFileLine = 4096
+
+// ReadImagesFile reads one image reference per line; blank lines and
+// everything after '#' are ignored. The first bad line is an error naming
+// name and the line.
+func ReadImagesFile(r io.Reader, name string) ([]FileImage, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1024), maxImagesFileLine)
+	var out []FileImage
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if _, err := imagemap.ParseReference(line); err != nil {
+			return nil, fmt.Errorf("images file %q: line %d: %w", name, n, err)
+		}
+		out = append(out, FileImage{Image: line, Line: n})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("images file %q: %w (lines are at most %d bytes)", name, err, maxImagesFileLine)
+	}
+	return out, nil
+}
