@@ -36,6 +36,7 @@ func (m *ImageMap) Set(source, destination string) (Change, error) {
 			source, dst.Suffix(), destination)
 	}
 	m.ensureImages()
+	m.idx = nil
 	for i := len(m.images.Content) - 2; i >= 0; i -= 2 {
 		k, v := m.images.Content[i], m.images.Content[i+1]
 		if k.Kind != yaml.ScalarNode || k.Value != source {
@@ -66,6 +67,7 @@ func (m *ImageMap) Remove(source string) error {
 	if m.images == nil {
 		return fmt.Errorf("%w for %q", ErrNotFound, source)
 	}
+	m.idx = nil
 	found := false
 	kept := m.images.Content[:0]
 	for i := 0; i+1 < len(m.images.Content); i += 2 {

@@ -78,6 +78,40 @@ type ImageMap struct {
 	root    *yaml.Node // its top-level mapping
 	images  *yaml.Node // the images mapping, nil until needed
 	release *yaml.Node // the release mapping, nil when absent
+	idx     *index     // lookups, built on first use, dropped on edit
+}
+
+// index makes lookups constant-time on large maps.
+type index struct {
+	value  map[string]string  // key -> destination; the last duplicate wins
+	canon  map[string]string  // normalised key -> the key as written (first one)
+	byRepo map[string][]Entry // repository of a key -> its entries
+}
+
+func (m *ImageMap) index() *index {
+	if m.idx != nil {
+		return m.idx
+	}
+	ix := &index{value: map[string]string{}, canon: map[string]string{}, byRepo: map[string][]Entry{}}
+	if m.images != nil {
+		for i := 0; i+1 < len(m.images.Content); i += 2 {
+			k, v := m.images.Content[i], m.images.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				continue
+			}
+			ix.value[k.Value] = v.Value
+			ref, err := ParseReference(k.Value)
+			if err != nil {
+				continue
+			}
+			if c := ref.Canonical(); ix.canon[c] == "" {
+				ix.canon[c] = k.Value
+			}
+			ix.byRepo[ref.Repository] = append(ix.byRepo[ref.Repository], Entry{Source: k.Value, Destination: v.Value, Line: k.Line})
+		}
+	}
+	m.idx = ix
+	return ix
 }
 
 // New returns an empty map.
@@ -208,16 +242,14 @@ func (m *ImageMap) Len() int {
 // When a key appears twice, the last one wins, as it does for the SDR's YAML
 // reader.
 func (m *ImageMap) Lookup(source string) (string, bool) {
-	if m.images == nil {
-		return "", false
-	}
-	for i := len(m.images.Content) - 2; i >= 0; i -= 2 {
-		k := m.images.Content[i]
-		if k.Kind == yaml.ScalarNode && k.Value == source {
-			return m.images.Content[i+1].Value, true
-		}
-	}
-	return "", false
+	v, ok := m.index().value[source]
+	return v, ok
+}
+
+// EntriesFor lists the entries whose key names repository, bare or with a
+// tag or digest, in file order.
+func (m *ImageMap) EntriesFor(repository string) []Entry {
+	return m.index().byRepo[repository]
 }
 
 // Release returns the release block, or nil when the map has none.

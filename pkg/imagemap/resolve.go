@@ -79,16 +79,10 @@ func (m *ImageMap) NormalizedKey(source string) string {
 	if _, ok := m.Lookup(ref.Repository); ok {
 		return ""
 	}
-	want := ref.Canonical()
-	wantRepo := Reference{Repository: ref.Repository}.Canonical()
-	for _, e := range m.Entries() {
-		k, err := ParseReference(e.Source)
-		if err != nil {
-			continue
-		}
-		if c := k.Canonical(); c == want || (k.IsBare() && c == wantRepo) {
-			return e.Source
-		}
+	canon := m.index().canon
+	if k := canon[ref.Canonical()]; k != "" {
+		return k
 	}
-	return ""
+	// A bare repository key normalises to the repository alone.
+	return canon[Reference{Repository: ref.Repository}.Canonical()]
 }

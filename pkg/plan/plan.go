@@ -1,0 +1,336 @@
+package plan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
+)
+
+// State is where a needed image stands.
+type State string
+
+// The states of DESIGN §5, plus unchecked for --offline plans.
+const (
+	OK         State = "ok"         // resolved image exists in the target with the source's digest
+	Unmapped   State = "unmapped"   // no map entry: the SDR would pull the blocked source
+	Missing    State = "missing"    // mapped (or prefixed), but the destination does not exist
+	Drift      State = "drift"      // destination exists with another digest
+	Unverified State = "unverified" // the source's signature check failed
+	Error      State = "error"      // a registry or auth error
+	Unchecked  State = "unchecked"  // mapped; registries not consulted (--offline)
+)
+
+// States lists every state in display order.
+var States = []State{Error, Unverified, Drift, Missing, Unmapped, Unchecked, OK}
+
+// ErrNotFound is returned by a Registry for a reference that does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Registry answers digest questions about references.
+type Registry interface {
+	// Digest returns the digest of ref ("sha256:…"), or an error wrapping
+	// ErrNotFound when it does not exist.
+	Digest(ctx context.Context, ref string) (string, error)
+}
+
+// Need is an image the SDR needs and why.
+type Need struct {
+	Image string
+	Why   []string
+	// MappedFrom is set when Image is the destination of a map entry: the
+	// source image that entry mirrors.
+	MappedFrom string
+}
+
+// Item is one needed source image in the plan.
+type Item struct {
+	Source       string        `json:"source"`
+	Resolved     string        `json:"resolved"`
+	Rule         imagemap.Rule `json:"rule"`
+	State        State         `json:"state"`
+	Digest       string        `json:"digest,omitempty"`
+	TargetDigest string        `json:"targetDigest,omitempty"`
+	Why          []string      `json:"why"`
+	// Entry is the map entry sync adds for an unmapped image.
+	Entry   *imagemap.Entry `json:"entry,omitempty"`
+	Error   string          `json:"error,omitempty"`
+	Warning string          `json:"warning,omitempty"`
+}
+
+// NeedsCopy reports whether sync copies this image (drift only with
+// overwrite).
+func (it Item) NeedsCopy(overwrite bool) bool {
+	switch it.State {
+	case Unmapped:
+		return it.TargetDigest != it.Digest || it.Digest == ""
+	case Missing:
+		return true
+	case Drift:
+		return overwrite
+	}
+	return false
+}
+
+// MapInfo names the map the plan was made against.
+type MapInfo struct {
+	URL     string `json:"url"`
+	Entries int    `json:"entries"`
+}
+
+// StaleEntry is a map entry no needed image uses.
+type StaleEntry struct {
+	Source      string `json:"source"`
+	Destination string `json:"destination"`
+}
+
+// Plan is the diff.
+type Plan struct {
+	Map     *MapInfo      `json:"map"`
+	Target  string        `json:"target"`
+	Images  []Item        `json:"images"`
+	Stale   []StaleEntry  `json:"stale"`
+	Summary map[State]int `json:"summary"`
+}
+
+// InSync reports whether every needed image is ok.
+func (p *Plan) InSync() bool {
+	for _, it := range p.Images {
+		if it.State != OK {
+			return false
+		}
+	}
+	return true
+}
+
+type options struct {
+	target      string
+	keepPath    bool
+	registry    Registry
+	concurrency int
+	mapURL      string
+}
+
+// Option configures Build.
+type Option func(*options)
+
+// WithTarget sets the registry prefix new entries point into (--target),
+// and the prefix rewrite when there is no map.
+func WithTarget(prefix string) Option {
+	return func(o *options) { o.target = strings.TrimRight(prefix, "/") }
+}
+
+// WithKeepPath names new destinations after the whole source path instead
+// of its last element (--keep-path).
+func WithKeepPath(keep bool) Option { return func(o *options) { o.keepPath = keep } }
+
+// WithRegistry checks digests in the registries; without it the plan is
+// offline and mapped images are unchecked.
+func WithRegistry(r Registry) Option { return func(o *options) { o.registry = r } }
+
+// WithConcurrency bounds parallel registry checks (default 16).
+func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = max(1, n) } }
+
+// WithMapURL names the map in the plan.
+func WithMapURL(u string) Option { return func(o *options) { o.mapURL = u } }
+
+// Build makes the plan. m is the image map, or nil when the SDR has none
+// configured (then the prefix rewrite applies and nothing is unmapped).
+func Build(ctx context.Context, needs []Need, m *imagemap.ImageMap, opts ...Option) (*Plan, error) {
+	o := options{concurrency: 16}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if m == nil && o.target == "" {
+		return nil, errors.New("no image map and no registry prefix: pass --image-map-path (and --bucket), or --target")
+	}
+	p := &Plan{Target: o.target, Stale: []StaleEntry{}, Summary: map[State]int{}}
+	if m != nil {
+		p.Map = &MapInfo{URL: o.mapURL, Entries: m.Len()}
+	}
+	resolver := imagemap.Resolver{Map: m, Prefix: o.target}
+	items, err := merge(needs)
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for i := range items {
+		it := &items[i]
+		res, err := resolver.Resolve(it.Source)
+		if err != nil {
+			return nil, err
+		}
+		it.Resolved, it.Rule = res.Resolved, res.Rule
+		if res.Key != "" {
+			used[res.Key] = true
+		}
+		if m != nil && res.Rule == imagemap.RuleNone {
+			if o.target == "" {
+				return nil, fmt.Errorf("%q has no map entry and no registry prefix is known to mirror it to: pass --target", it.Source)
+			}
+			ref, _ := imagemap.ParseReference(it.Source)
+			entry := newEntry(m, ref, o)
+			it.Entry = &entry
+			it.Resolved = entry.Destination + ref.Suffix()
+			it.State = Unmapped
+			if k := m.NormalizedKey(it.Source); k != "" {
+				it.Warning = fmt.Sprintf("key %q names the same image after normalisation, but the SDR matches keys literally", k)
+			}
+		}
+	}
+	if o.registry != nil {
+		check(ctx, items, o)
+	} else {
+		for i := range items {
+			if items[i].State == "" {
+				items[i].State = Unchecked
+			}
+		}
+	}
+	if m != nil {
+		for _, e := range m.Entries() {
+			if !used[e.Source] {
+				p.Stale = append(p.Stale, StaleEntry{Source: e.Source, Destination: e.Destination})
+			}
+		}
+	}
+	p.Images = items
+	p.Recount()
+	return p, ctx.Err()
+}
+
+// Recount refreshes the summary from the items' states.
+func (p *Plan) Recount() {
+	p.Summary = map[State]int{}
+	for _, s := range States {
+		p.Summary[s] = 0
+	}
+	for _, it := range p.Images {
+		p.Summary[it.State]++
+	}
+}
+
+// merge folds needs into one item per source, reasons merged and sorted.
+func merge(needs []Need) ([]Item, error) {
+	bySource := map[string]*Item{}
+	var order []string
+	for _, n := range needs {
+		src := n.Image
+		if n.MappedFrom != "" {
+			src = n.MappedFrom
+		}
+		if _, err := imagemap.ParseReference(src); err != nil {
+			return nil, fmt.Errorf("needed image: %w", err)
+		}
+		it, ok := bySource[src]
+		if !ok {
+			it = &Item{Source: src}
+			bySource[src] = it
+			order = append(order, src)
+		}
+		for _, w := range n.Why {
+			if !slices.Contains(it.Why, w) {
+				it.Why = append(it.Why, w)
+			}
+		}
+	}
+	slices.Sort(order)
+	out := make([]Item, len(order))
+	for i, s := range order {
+		out[i] = *bySource[s]
+		if out[i].Why == nil {
+			out[i].Why = []string{}
+		}
+		slices.Sort(out[i].Why)
+	}
+	return out, nil
+}
+
+// newEntry names the destination of an unmapped source: a repository the
+// map already sends other tags of this source to, else
+// <target>/<image name> (or the whole source path with --keep-path).
+// It is always a bare repository entry.
+func newEntry(m *imagemap.ImageMap, src imagemap.Reference, o options) imagemap.Entry {
+	dest := ""
+	for _, e := range m.EntriesFor(src.Repository) {
+		d, err := imagemap.ParseReference(e.Destination)
+		if err != nil {
+			continue
+		}
+		if dest == "" {
+			dest = d.Repository
+		} else if dest != d.Repository {
+			dest = "" // existing entries disagree: fall back to the naming rule
+			break
+		}
+	}
+	if dest == "" {
+		name := src.LastElement()
+		if o.keepPath {
+			name = pathOf(src.Repository)
+		}
+		dest = o.target + "/" + name
+	}
+	return imagemap.Entry{Source: src.Repository, Destination: dest}
+}
+
+// pathOf drops the registry host from a repository.
+func pathOf(repo string) string {
+	first, rest, ok := strings.Cut(repo, "/")
+	if ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		return rest
+	}
+	return repo
+}
+
+// check asks the registries for the source and destination digests of
+// every item, concurrently, and sets the states.
+func check(ctx context.Context, items []Item, o options) {
+	sem := make(chan struct{}, o.concurrency)
+	var wg sync.WaitGroup
+	for i := range items {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(it *Item) {
+			defer func() { <-sem; wg.Done() }()
+			checkOne(ctx, it, o.registry)
+		}(&items[i])
+	}
+	wg.Wait()
+}
+
+func checkOne(ctx context.Context, it *Item, r Registry) {
+	src, _ := imagemap.ParseReference(it.Source)
+	if src.Digest != "" {
+		it.Digest = src.Digest
+	} else {
+		d, err := r.Digest(ctx, it.Source)
+		if err != nil {
+			it.State, it.Error = Error, fmt.Sprintf("reading source %q: %v", it.Source, err)
+			return
+		}
+		it.Digest = d
+	}
+	d, err := r.Digest(ctx, it.Resolved)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if it.State != Unmapped {
+			it.State = Missing
+		}
+		return
+	case err != nil:
+		it.State, it.Error = Error, fmt.Sprintf("reading destination %q: %v", it.Resolved, err)
+		return
+	}
+	it.TargetDigest = d
+	switch {
+	case d != it.Digest:
+		it.State = Drift
+	case it.State != Unmapped:
+		it.State = OK
+	}
+}
