@@ -15,6 +15,7 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/mapcmd"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/resolve"
+	verifycmd "github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/verify"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/version"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
 )
@@ -110,6 +111,7 @@ and kubeconfig come from Helm), or as kubectl-sdr_mirror directly.`,
 		resolve.NewCommand(f),
 		mapcmd.NewCommand(f),
 		version.NewCommand(f),
+		verifycmd.NewCommand(f),
 	)
 	return root
 }
