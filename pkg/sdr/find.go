@@ -133,8 +133,19 @@ func Find(ctx context.Context, kube kubernetes.Interface, opts ...Option) (*Inst
 	inst := &Installation{Driver: o.driver}
 
 	name, storage := o.release, o.storageNamespace
+	var fluxes []FluxRelease
 	if o.dynamic != nil {
-		flux, err := o.findFlux(ctx, inst)
+		var note string
+		var err error
+		if fluxes, note, err = listFluxReleases(ctx, o.dynamic, o.namespace); err != nil {
+			return nil, err
+		}
+		if note != "" {
+			inst.Notes = append(inst.Notes, note)
+		}
+	}
+	if !o.allNamespaces {
+		flux, err := o.pickFlux(fluxes)
 		if err != nil {
 			return nil, err
 		}
@@ -184,8 +195,8 @@ func Find(ctx context.Context, kube kubernetes.Interface, opts ...Option) (*Inst
 		case 1:
 			inst.Record = matches[0]
 		case 0:
-			return nil, fmt.Errorf("finding the SDR: no Helm release whose chart matches %q %s%s; pass --release (or --sdr-chart, -n, -A, --storage-namespace)",
-				o.chartPattern, where, listing(records))
+			return nil, sentinel{fmt.Errorf("finding the SDR: no Helm release whose chart matches %q %s%s; pass --release (or --sdr-chart, -n, -A, --storage-namespace)",
+				o.chartPattern, where, listing(records)), ErrNotFound}
 		default:
 			return nil, fmt.Errorf("finding the SDR: %w %s%s; pass --release to choose", ErrAmbiguous, where, listing(matches))
 		}
@@ -193,6 +204,11 @@ func Find(ctx context.Context, kube kubernetes.Interface, opts ...Option) (*Inst
 
 	r := inst.Record
 	inst.Namespace = r.Namespace
+	for i, f := range fluxes {
+		if inst.Flux == nil && f.ReleaseName == r.Name && f.StorageNamespace == r.StorageNamespace {
+			inst.Flux = &fluxes[i]
+		}
+	}
 	vals, err := chartutil.CoalesceValues(r.Chart, r.Config)
 	if err != nil {
 		return nil, fmt.Errorf("merging the values of Helm release %q: %w", r.Ref(), err)
@@ -212,18 +228,12 @@ func Find(ctx context.Context, kube kubernetes.Interface, opts ...Option) (*Inst
 	return inst, nil
 }
 
-// findFlux returns the HelmRelease that manages the SDR, if any.
-func (o *options) findFlux(ctx context.Context, inst *Installation) (*FluxRelease, error) {
-	all, note, err := listFluxReleases(ctx, o.dynamic, o.namespace)
-	if err != nil {
-		return nil, err
-	}
-	if note != "" {
-		inst.Notes = append(inst.Notes, note)
-	}
+// pickFlux returns the HelmRelease that installs the SDR into the
+// namespace, if any.
+func (o *options) pickFlux(all []FluxRelease) (*FluxRelease, error) {
 	var matches []FluxRelease
 	for _, f := range all {
-		if !o.allNamespaces && f.TargetNamespace != o.namespace && f.Namespace != o.namespace {
+		if f.TargetNamespace != o.namespace {
 			continue
 		}
 		if o.storageNamespace != "" && f.StorageNamespace != o.storageNamespace {
@@ -251,6 +261,16 @@ func (o *options) findFlux(ctx context.Context, inst *Installation) (*FluxReleas
 	}
 	return nil, fmt.Errorf("finding the SDR: %w: Flux HelmReleases %s; pass --release to choose", ErrAmbiguous, strings.Join(names, ", "))
 }
+
+// sentinel is an error that also matches is, without saying so in its text.
+type sentinel struct {
+	error
+	is error
+}
+
+func (s sentinel) Is(target error) bool { return target == s.is }
+
+func (s sentinel) Unwrap() error { return s.error }
 
 func describeNS(ns string) string {
 	if ns == "" {
