@@ -65,9 +65,9 @@ func TestFluxStorageNamespace(t *testing.T) {
 func TestDecideBlock(t *testing.T) {
 	cur := &imagemap.Release{Name: "x", StorageNamespace: "y"}
 	for _, tc := range []struct {
-		mode                                  BlockMode
+		mode                                 BlockMode
 		name, namespace, storage, deployment string
-		want                                  *imagemap.Release
+		want                                 *imagemap.Release
 	}{
 		{BlockAuto, "atlan-sdr-acme", "atlan", "atlan", "acme", nil},
 		{BlockAuto, "sdr", "atlan", "atlan", "acme", &imagemap.Release{Name: "sdr", StorageNamespace: "atlan"}},
