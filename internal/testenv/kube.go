@@ -169,7 +169,7 @@ contexts:
 current-context: test
 `, server, base64.StdEncoding.EncodeToString(ca), token, namespace)
 	p := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil { //nolint:gosec // p is in t.TempDir()
 		t.Fatal(err)
 	}
 	return p

@@ -51,7 +51,7 @@ func TestCluster(t *testing.T) {
 		// from HELM_PLUGINS.
 		data := filepath.Join(e.WorkDir, ".helm-data")
 		dir := filepath.Join(data, "plugins", "sdr-mirror")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return err
 		}
 		if err := os.WriteFile(filepath.Join(dir, "plugin.yaml"), []byte(pluginYAML), 0o600); err != nil {
