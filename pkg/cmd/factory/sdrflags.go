@@ -2,6 +2,7 @@ package factory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/pflag"
@@ -116,4 +117,41 @@ func (s *SDRFlags) Find(ctx context.Context, f *Factory, m *MapFlags) (*sdr.Inst
 		log.Debug("setting", "name", setting, "from", from)
 	}
 	return inst, kube, nil
+}
+
+// SourceFlags read the SDR's settings without a cluster: a Docker/Podman
+// SDR's config.yaml, or a Helm values file.
+type SourceFlags struct {
+	Config string
+	Values string
+}
+
+// AddFlags registers --config and --values.
+func (s *SourceFlags) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&s.Config, "config", "", "a Docker/Podman SDR's config.yaml (deployment_name, objectstore, container_registry); no cluster is read")
+	fs.StringVar(&s.Values, "values", "", "a Helm values file of the SDR chart to read the settings from instead of the cluster")
+}
+
+// Configured reports whether a cluster-less source was given.
+func (s *SourceFlags) Configured() bool { return s.Config != "" || s.Values != "" }
+
+// Settings reads the settings from --config or --values, with the flag
+// overrides of sdrFlags and m (either may be nil).
+func (s *SourceFlags) Settings(sdrFlags *SDRFlags, m *MapFlags) (*sdr.Settings, error) {
+	var ov sdr.Overrides
+	if sdrFlags != nil {
+		ov.Target, ov.DeploymentName = sdrFlags.Target, sdrFlags.DeploymentName
+	}
+	if m != nil {
+		ov.Bucket, ov.ImageMapPath = m.Bucket, m.Key
+	}
+	switch {
+	case s.Config != "" && s.Values != "":
+		return nil, errors.New("--config cannot be combined with --values: give the Docker/Podman config.yaml or the Helm values file")
+	case s.Config != "":
+		return sdr.FromDockerConfig(s.Config, ov)
+	case s.Values != "":
+		return sdr.FromValuesFile(s.Values, ov)
+	}
+	return nil, errors.New("no SDR settings source: pass --config or --values, or read them from the cluster")
 }
