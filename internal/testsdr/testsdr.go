@@ -52,6 +52,10 @@ const (
 
 	// Two SDR releases in one namespace.
 	TwoNamespace = "atlan-two"
+
+	// An SDR installed by Helm 4.
+	Helm4Namespace = "atlan-helm4"
+	Helm4Release   = "atlan-sdr-four"
 )
 
 // FluxReleaseName is the Helm release name helm-controller gives the Flux
@@ -62,7 +66,8 @@ const FluxReleaseName = "atlan-flux-atlan-sdr-orchestrator-produc-a9311c4df213"
 // Env is the installed cluster.
 type Env struct {
 	*testenv.Cluster
-	Helm string
+	Helm  string
+	Helm4 string
 	// HelmEnv is the environment helm ran with (its homes in a temp dir).
 	HelmEnv []string
 	Kube    kubernetes.Interface
@@ -94,6 +99,7 @@ func Install(t testing.TB) *Env {
 	t.Helper()
 	c := testenv.Kube(t)
 	helm := testenv.Path(t, "SDR_MIRROR_HELM3")
+	helm4 := testenv.Path(t, "SDR_MIRROR_HELM4")
 	once.Lock()
 	defer once.Unlock()
 	if once.env != nil {
@@ -112,7 +118,7 @@ func Install(t testing.TB) *Env {
 	if err := os.CopyFS(dir, files); err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{Cluster: c, Helm: helm, HelmEnv: []string{
+	e := &Env{Cluster: c, Helm: helm, Helm4: helm4, HelmEnv: []string{
 		"KUBECONFIG=" + c.Kubeconfig,
 		"HELM_CACHE_HOME=" + filepath.Join(home, "cache"),
 		"HELM_CONFIG_HOME=" + filepath.Join(home, "config"),
@@ -128,7 +134,7 @@ func Install(t testing.TB) *Env {
 	c.Run(t, "", "apply", "-f", filepath.Join(dir, "crds.yaml"))
 	c.Run(t, "", "wait", "--for", "condition=established", "--timeout", "60s",
 		"crd/helmreleases.helm.toolkit.fluxcd.io", "crd/components.dapr.io", "crd/connectorruns.workflows.atlan.example")
-	for _, ns := range []string{Namespace, FluxNamespace, FluxSystem, ConfigMapNamespace, TwoNamespace} {
+	for _, ns := range []string{Namespace, FluxNamespace, FluxSystem, ConfigMapNamespace, TwoNamespace, Helm4Namespace} {
 		c.Run(t, "", "create", "namespace", ns)
 	}
 	c.Run(t, "", "-n", Namespace, "create", "secret", "generic", ObjectSecret,
@@ -246,6 +252,10 @@ storage:
 	// Two SDRs.
 	e.helm(t, nil, "install", "atlan-sdr-one", sdrChart, "-n", TwoNamespace)
 	e.helm(t, nil, "install", "atlan-sdr-two", sdrChart, "-n", TwoNamespace)
+
+	// Helm 4 writes the same record format.
+	testenv.Command(t, "", e.HelmEnv, e.Helm4, "install", Helm4Release, sdrChart, "-n", Helm4Namespace, "--no-hooks",
+		"--set", "sdr.config.imageMapPath=four/image-map.yaml")
 
 	once.env = e
 	return e

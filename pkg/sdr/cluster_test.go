@@ -205,6 +205,20 @@ func TestFindConfigMapDriver(t *testing.T) {
 	}
 }
 
+func TestFindHelm4Release(t *testing.T) {
+	env := testsdr.Install(t)
+	kube, _ := clients(t, env.Kubeconfig)
+	inst, err := sdr.Find(context.Background(), kube, sdr.WithNamespace(testsdr.Helm4Namespace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := inst.Settings
+	if inst.Record.Name != testsdr.Helm4Release || s.ImageMapPath != "four/image-map.yaml" || s.DeploymentName != "four" || len(inst.Record.Hooks) != 1 {
+		t.Errorf("Find() = release %q (%d hooks), map %q, deployment %q; want %q (1 hook), %q, %q",
+			inst.Record.Name, len(inst.Record.Hooks), s.ImageMapPath, s.DeploymentName, testsdr.Helm4Release, "four/image-map.yaml", "four")
+	}
+}
+
 func refs(recs []*sdr.Record) []string {
 	out := make([]string, len(recs))
 	for i, r := range recs {
