@@ -295,6 +295,17 @@ func TestApps(t *testing.T) {
 			t.Errorf("Apps(%q) = %q, want %q", tc.selector, got, tc.want)
 		}
 	}
+	// -A: every release the secret driver holds, ordered by storage
+	// namespace, then name.
+	apps, err := inst.Apps(ctx, kube, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"atlan/atlan-sdr-acme", "atlan/postgres", "atlan/teradata", "atlan-helm4/atlan-sdr-four",
+		"atlan-two/atlan-sdr-one", "atlan-two/atlan-sdr-two", "atlan-flux/" + testsdr.FluxReleaseName}
+	if got := refs(apps); !reflect.DeepEqual(got, want) {
+		t.Errorf("Apps(all namespaces) = %q, want %q", got, want)
+	}
 }
 
 // serviceAccount creates a ServiceAccount in namespace allowed verbs on

@@ -66,11 +66,8 @@ map destination is shown with the source it mirrors.`,
 
 // Validate checks the flag combination.
 func (o *Options) Validate() error {
-	if o.Map.Configured() {
-		return o.Map.Validate()
-	}
-	if o.Map.Key != "" {
-		return errors.New("--image-map-path needs --bucket: the bucket URL that holds the map")
+	if err := o.Map.Validate(); err != nil {
+		return err
 	}
 	_, err := o.SDR.Selector()
 	return err

@@ -163,6 +163,7 @@ func TestImagesErrors(t *testing.T) {
 		{"ambiguous", []string{"-n", testsdr.TwoNamespace}, "error: finding the SDR: more than one SDR release in namespace \"atlan-two\""},
 		{"bad selector", []string{"--release-selector", "a b"}, "error: --release-selector \"a b\": "},
 		{"map key without bucket", []string{"--image-map-path", "x.yaml"}, "error: --image-map-path needs --bucket"},
+		{"bad selector with a map", []string{"--map", "m.yaml", "--release-selector", "a b"}, "error: --release-selector \"a b\": "},
 	} {
 		_, errOut, code := run(t, nil, append([]string{"images", "--kubeconfig", env.Kubeconfig}, tc.args...)...)
 		if code != 1 || !strings.HasPrefix(errOut, tc.want) || strings.Count(errOut, "\n") != 1 {
