@@ -50,8 +50,10 @@ const (
 	ConfigMapNamespace = "atlan-cm"
 	ConfigMapRelease   = "sdr-main"
 
-	// Two SDR releases in one namespace.
-	TwoNamespace = "atlan-two"
+	// Two SDR releases in one namespace, and one of their names again in
+	// another.
+	TwoNamespace  = "atlan-two"
+	CopyNamespace = "atlan-copy"
 
 	// An SDR installed by Helm 4.
 	Helm4Namespace = "atlan-helm4"
@@ -134,7 +136,7 @@ func Install(t testing.TB) *Env {
 	c.Run(t, "", "apply", "-f", filepath.Join(dir, "crds.yaml"))
 	c.Run(t, "", "wait", "--for", "condition=established", "--timeout", "60s",
 		"crd/helmreleases.helm.toolkit.fluxcd.io", "crd/components.dapr.io", "crd/connectorruns.workflows.atlan.example")
-	for _, ns := range []string{Namespace, FluxNamespace, FluxSystem, ConfigMapNamespace, TwoNamespace, Helm4Namespace} {
+	for _, ns := range []string{Namespace, FluxNamespace, FluxSystem, ConfigMapNamespace, TwoNamespace, CopyNamespace, Helm4Namespace} {
 		c.Run(t, "", "create", "namespace", ns)
 	}
 	c.Run(t, "", "-n", Namespace, "create", "secret", "generic", ObjectSecret,
@@ -252,6 +254,7 @@ storage:
 	// Two SDRs.
 	e.helm(t, nil, "install", "atlan-sdr-one", sdrChart, "-n", TwoNamespace)
 	e.helm(t, nil, "install", "atlan-sdr-two", sdrChart, "-n", TwoNamespace)
+	e.helm(t, nil, "install", "atlan-sdr-two", sdrChart, "-n", CopyNamespace)
 
 	// Helm 4 writes the same record format.
 	testenv.Command(t, "", e.HelmEnv, e.Helm4, "install", Helm4Release, sdrChart, "-n", Helm4Namespace, "--no-hooks",

@@ -248,6 +248,9 @@ func TestFindErrors(t *testing.T) {
 		{"bad driver", []sdr.Option{sdr.WithDriver("sql")}, nil,
 			`helm storage driver "sql" is not supported: use secret or configmap (HELM_DRIVER, --helm-driver)`},
 		{"all namespaces", []sdr.Option{sdr.WithAllNamespaces(true), sdr.WithDynamicClient(dyn)}, sdr.ErrAmbiguous, ""},
+		{"one name in two namespaces", []sdr.Option{sdr.WithAllNamespaces(true), sdr.WithRelease("atlan-sdr-two")}, sdr.ErrAmbiguous,
+			`finding the SDR: more than one SDR release: Helm release "atlan-sdr-two" (from --release) in any namespace (Helm driver secret): atlan-copy/atlan-sdr-two (chart atlan-sdr, stored in atlan-copy), atlan-two/atlan-sdr-two (chart atlan-sdr, stored in atlan-two); pass -n or --storage-namespace to choose`},
+
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := sdr.Find(ctx, kube, tc.opts...)
@@ -301,7 +304,7 @@ func TestApps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"atlan/atlan-sdr-acme", "atlan/postgres", "atlan/teradata", "atlan-helm4/atlan-sdr-four",
+	want := []string{"atlan/atlan-sdr-acme", "atlan/postgres", "atlan/teradata", "atlan-copy/atlan-sdr-two", "atlan-helm4/atlan-sdr-four",
 		"atlan-two/atlan-sdr-one", "atlan-two/atlan-sdr-two", "atlan-flux/" + testsdr.FluxReleaseName}
 	if got := refs(apps); !reflect.DeepEqual(got, want) {
 		t.Errorf("Apps(all namespaces) = %q, want %q", got, want)

@@ -175,10 +175,18 @@ func Find(ctx context.Context, kube kubernetes.Interface, opts ...Option) (*Inst
 	}
 	where := describeNS(searchNS) + " (Helm driver " + o.driver + ")"
 	if name != "" {
+		var named []*Record
 		for _, r := range records {
 			if r.Name == name {
-				inst.Record = r
+				named = append(named, r)
 			}
+		}
+		if len(named) > 1 {
+			return nil, fmt.Errorf("finding the SDR: %w: Helm release %q (from %s) %s%s; pass -n or --storage-namespace to choose",
+				ErrAmbiguous, name, how, where, listing(named))
+		}
+		if len(named) == 1 {
+			inst.Record = named[0]
 		}
 		if inst.Record == nil {
 			return nil, fmt.Errorf("finding the SDR: Helm release %q (from %s) %w %s; check --release, -n, --storage-namespace and HELM_DRIVER",
