@@ -250,7 +250,6 @@ func TestFindErrors(t *testing.T) {
 		{"all namespaces", []sdr.Option{sdr.WithAllNamespaces(true), sdr.WithDynamicClient(dyn)}, sdr.ErrAmbiguous, ""},
 		{"one name in two namespaces", []sdr.Option{sdr.WithAllNamespaces(true), sdr.WithRelease("atlan-sdr-two")}, sdr.ErrAmbiguous,
 			`finding the SDR: more than one SDR release: Helm release "atlan-sdr-two" (from --release) in any namespace (Helm driver secret): atlan-copy/atlan-sdr-two (chart atlan-sdr, stored in atlan-copy), atlan-two/atlan-sdr-two (chart atlan-sdr, stored in atlan-two); pass -n or --storage-namespace to choose`},
-
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := sdr.Find(ctx, kube, tc.opts...)
