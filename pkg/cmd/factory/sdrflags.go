@@ -155,3 +155,17 @@ func (s *SourceFlags) Settings(sdrFlags *SDRFlags, m *MapFlags) (*sdr.Settings, 
 	}
 	return nil, errors.New("no SDR settings source: pass --config or --values, or read them from the cluster")
 }
+
+// BlockFlag is --release-block, for the commands that write the map.
+type BlockFlag struct {
+	Mode string
+}
+
+// AddFlags registers --release-block.
+func (b *BlockFlag) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&b.Mode, "release-block", string(sdr.BlockAuto),
+		"the map's release: block: auto (written when the SDR's release name or storage namespace is not the default atlan-sdr-<deployment> beside its workloads, removed otherwise), keep, or remove")
+}
+
+// Parse checks the flag's value.
+func (b *BlockFlag) Parse() (sdr.BlockMode, error) { return sdr.ParseBlockMode(b.Mode) }

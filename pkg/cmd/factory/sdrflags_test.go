@@ -46,3 +46,15 @@ func TestSourceFlagsSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestBlockFlag(t *testing.T) {
+	for _, tc := range []struct{ in, want, err string }{
+		{"auto", "auto", ""}, {"keep", "keep", ""}, {"remove", "remove", ""},
+		{"always", "", `--release-block "always": must be one of auto, keep, remove`},
+	} {
+		got, err := (&BlockFlag{Mode: tc.in}).Parse()
+		if string(got) != tc.want || (err == nil) != (tc.err == "") || (err != nil && err.Error() != tc.err) {
+			t.Errorf("Parse(%q) = %q, %v; want %q, %q", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
