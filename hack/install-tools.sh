@@ -29,6 +29,7 @@ job() {
 
 job kube "$HACK_DIR/install-kube.sh"
 job helm "$HACK_DIR/install-helm.sh" all
+job cosign "$HACK_DIR/install-cosign.sh"
 
 failed=0
 for i in "${!pids[@]}"; do
@@ -49,3 +50,4 @@ printf 'SDR_MIRROR_KUBE_BIN=%s\n' "$kube_bin"
 } <"$out/helm.out"
 printf 'SDR_MIRROR_HELM3=%s\n' "$helm3_bin/helm"
 printf 'SDR_MIRROR_HELM4=%s\n' "$helm4_bin/helm"
+printf 'SDR_MIRROR_COSIGN_BIN=%s\n' "$(tail -n 1 "$out/cosign.out")"

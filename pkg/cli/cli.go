@@ -16,6 +16,7 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/images"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/mapcmd"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/resolve"
+	verifycmd "github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/verify"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/version"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
 )
@@ -112,6 +113,7 @@ and kubeconfig come from Helm), or as kubectl-sdr_mirror directly.`,
 		mapcmd.NewCommand(f),
 		version.NewCommand(f),
 		images.NewCommand(f),
+		verifycmd.NewCommand(f),
 	)
 	return root
 }

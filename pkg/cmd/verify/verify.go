@@ -1,0 +1,146 @@
+package verifycmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/spf13/cobra"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror/verify"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
+)
+
+// Options are the verify command's inputs.
+type Options struct {
+	f      *factory.Factory
+	Verify factory.VerifyFlags
+	Images []string
+}
+
+// Row is one image's verdict.
+type Row struct {
+	Image    string `json:"image"`
+	Digest   string `json:"digest,omitempty"`
+	Verified bool   `json:"verified"`
+	Identity string `json:"identity,omitempty"`
+	Issuer   string `json:"issuer,omitempty"`
+	Layout   string `json:"layout,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Detail   string `json:"detail,omitempty"`
+}
+
+// NewCommand returns the verify command.
+func NewCommand(f *factory.Factory) *cobra.Command {
+	o := &Options{f: f}
+	cmd := &cobra.Command{
+		Use:   "verify IMAGE...",
+		Short: "Check the cosign signatures of images, as the sync gate does",
+		Long: `Check each image's cosign signature by digest, as sync does before it copies or maps an
+image. Keyless signatures must come from the given identity and OIDC issuer (Atlan's
+signing workflow and GitHub Actions by default) and chain to the trusted root; --key
+checks against a public key instead. Both the classic "sha256-<digest>.sig" tag and
+Sigstore bundles stored as OCI referrers are read.
+
+An image that fails is reported with its reason — no signature, wrong identity, wrong
+issuer, bad signature, untrusted root — and the exit code is 1.`,
+		Example: strings.ReplaceAll(`  # Verify with Atlan's defaults against the public-good Sigstore
+  NAME verify atlanhq/atlan-teradata-app:3.1.4
+
+  # Offline: a trusted root file, and a different signer
+  NAME verify registry.example.com/atlan/app:1.0 --trusted-root trusted_root.json \
+      --certificate-identity-regexp '^https://github.com/example/' --certificate-oidc-issuer https://token.actions.githubusercontent.com
+
+  # Images signed with a key
+  NAME verify registry.example.com/atlan/app:1.0 --key cosign.pub`, "NAME", f.Name),
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Images = args
+			return o.Run(cmd.Context())
+		},
+	}
+	o.Verify.AddFlags(cmd.Flags())
+	_ = cmd.Flags().MarkHidden("verify")
+	return cmd
+}
+
+// Run verifies every image and prints a verdict for each.
+func (o *Options) Run(ctx context.Context) error {
+	refs := make([]name.Reference, len(o.Images))
+	for i, img := range o.Images {
+		r, err := name.ParseReference(img)
+		if err != nil {
+			return fmt.Errorf("image argument %q: %w", img, err)
+		}
+		refs[i] = r
+	}
+	ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}
+	v, err := verify.New(ctx, append(o.Verify.Options(), verify.WithRemoteOptions(ropts...))...)
+	if err != nil {
+		return err
+	}
+	rows := make([]Row, len(refs))
+	failed := 0
+	for i, r := range refs {
+		rows[i] = Row{Image: o.Images[i]}
+		d, err := digestOf(ctx, r, ropts)
+		if err != nil {
+			return err
+		}
+		rows[i].Digest = d.DigestStr()
+		res, err := v.Verify(ctx, d)
+		var fail *verify.Failure
+		switch {
+		case errors.As(err, &fail):
+			rows[i].Reason, rows[i].Detail = string(fail.Reason), fail.Detail
+			failed++
+		case err != nil:
+			return err
+		default:
+			rows[i].Verified, rows[i].Identity, rows[i].Issuer, rows[i].Layout = true, res.Identity, res.Issuer, res.Layout
+		}
+	}
+	if err := o.f.Print(rows, func(w io.Writer, s *ui.Styles) error {
+		table := make([][]string, len(rows))
+		for i, r := range rows {
+			verdict, signer := "verified", r.Identity
+			if !r.Verified {
+				verdict, signer = "unverified: "+r.Reason, r.Detail
+			}
+			table[i] = []string{r.Image, verdict, signer}
+		}
+		return s.Table(w, []string{"IMAGE", "SIGNATURE", "SIGNER"}, table, func(row, col int) lipgloss.Style {
+			if col != 1 {
+				return s.Plain
+			}
+			if rows[row].Verified {
+				return s.OK
+			}
+			return s.Bad
+		})
+	}); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d images failed signature verification (%s)", failed, len(rows), v.Policy())
+	}
+	return nil
+}
+
+func digestOf(ctx context.Context, r name.Reference, opts []remote.Option) (name.Digest, error) {
+	if d, ok := r.(name.Digest); ok {
+		return d, nil
+	}
+	desc, err := remote.Head(r, append(opts, remote.WithContext(ctx))...)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("resolving the digest of %q: %w", r, err)
+	}
+	return r.Context().Digest(desc.Digest.String()), nil
+}

@@ -1,0 +1,141 @@
+package verify
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/testenv"
+)
+
+func writeKey(t *testing.T) (*ecdsa.PrivateKey, string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, err := cryptoutils.MarshalPublicKeyToPEM(k.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "cosign.pub")
+	if err := os.WriteFile(path, pem, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return k, path
+}
+
+func TestVerifyKey(t *testing.T) {
+	ctx := context.Background()
+	reg := newRegistry(t)
+	s := newSigner(t, reg)
+	key, pub := writeKey(t)
+	_, otherPub := writeKey(t)
+
+	good := s.push("atlanhq/keyed")
+	payload := simpleSigningPayload(good)
+	h := sha256.Sum256(payload)
+	sig, err := ecdsa.SignASN1(rand.Reader, key, h[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.pushSignature(good, payload, map[string]string{annotationSignature: base64.StdEncoding.EncodeToString(sig)})
+
+	keyless := s.push("atlanhq/keyless")
+	s.signClassic(keyless, testIdentity, testIssuer, simpleSigningPayload(keyless))
+
+	v, err := New(ctx, WithKey(pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := v.Verify(ctx, good)
+	if err != nil {
+		t.Fatalf("Verify(key-signed) error: %v", err)
+	}
+	if res.Identity != "key "+pub {
+		t.Errorf("Verify(key-signed).Identity = %q, want %q", res.Identity, "key "+pub)
+	}
+	if _, err := v.Verify(ctx, keyless); !isReason(err, BadSignature) {
+		t.Errorf("Verify(keyless image with --key) = %v, want %q", err, BadSignature)
+	}
+	wrong, err := New(ctx, WithKey(otherPub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wrong.Verify(ctx, good); !isReason(err, BadSignature) {
+		t.Errorf("Verify(other key) = %v, want %q", err, BadSignature)
+	}
+	// A key-signed image has no identity for a keyless policy.
+	kl, err := New(ctx, WithTrustedRootFile(s.trustedRoot()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kl.Verify(ctx, good); !isReason(err, WrongIdentity) {
+		t.Errorf("Verify(key-signed, keyless policy) = %v, want %q", err, WrongIdentity)
+	}
+}
+
+func TestNewKeyErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.pub")
+	if err := os.WriteFile(bad, []byte("not a key"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{filepath.Join(dir, "missing.pub"): "missing.pub", bad: "not a PEM public key"} {
+		if _, err := New(context.Background(), WithKey(path)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("New(WithKey(%q)) = %v, want an error containing %q", path, err, want)
+		}
+	}
+}
+
+// TestVerifyCosignSigned signs images with the real cosign CLI and a
+// generated key pair, then verifies them.
+func TestVerifyCosignSigned(t *testing.T) {
+	cosign := testenv.Bin(t, "SDR_MIRROR_COSIGN_BIN", "cosign")
+	ctx := context.Background()
+	reg := newRegistry(t)
+	s := newSigner(t, reg)
+	dir := t.TempDir()
+	env := append(os.Environ(), "COSIGN_PASSWORD=test-password", "HOME="+dir, "TUF_ROOT="+filepath.Join(dir, "tuf"))
+	run := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(cosign, args...)
+		cmd.Dir, cmd.Env = dir, env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("cosign %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("generate-key-pair")
+	signed := s.push("atlanhq/cosign-signed")
+	run("sign", "--yes", "--key", "cosign.key", "--tlog-upload=false", "--allow-http-registry", signed.String())
+	unsigned := s.push("atlanhq/cosign-unsigned")
+
+	v, err := New(ctx, WithKey(filepath.Join(dir, "cosign.pub")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(ctx, signed); err != nil {
+		t.Errorf("Verify(cosign-signed) error: %v", err)
+	}
+	if _, err := v.Verify(ctx, unsigned); !isReason(err, NoSignature) {
+		t.Errorf("Verify(unsigned) = %v, want %q", err, NoSignature)
+	}
+	_, otherPub := writeKey(t)
+	other, err := New(ctx, WithKey(otherPub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Verify(ctx, signed); !isReason(err, BadSignature) {
+		t.Errorf("Verify(cosign-signed, other key) = %v, want %q", err, BadSignature)
+	}
+}
