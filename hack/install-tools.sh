@@ -28,6 +28,7 @@ job() {
 }
 
 job kube "$HACK_DIR/install-kube.sh"
+job helm "$HACK_DIR/install-helm.sh" all
 job cosign "$HACK_DIR/install-cosign.sh"
 
 failed=0
@@ -43,4 +44,10 @@ done
 # Translate each installer's output into the variables the tests read.
 kube_bin=$(tail -n 1 "$out/kube.out")
 printf 'SDR_MIRROR_KUBE_BIN=%s\n' "$kube_bin"
+{
+	read -r helm3_bin
+	read -r helm4_bin
+} <"$out/helm.out"
+printf 'SDR_MIRROR_HELM3=%s\n' "$helm3_bin/helm"
+printf 'SDR_MIRROR_HELM4=%s\n' "$helm4_bin/helm"
 printf 'SDR_MIRROR_COSIGN_BIN=%s\n' "$(tail -n 1 "$out/cosign.out")"

@@ -13,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/images"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/mapcmd"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/resolve"
 	verifycmd "github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/verify"
@@ -111,6 +112,7 @@ and kubeconfig come from Helm), or as kubectl-sdr_mirror directly.`,
 		resolve.NewCommand(f),
 		mapcmd.NewCommand(f),
 		version.NewCommand(f),
+		images.NewCommand(f),
 		verifycmd.NewCommand(f),
 	)
 	return root

@@ -10,6 +10,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/testenv"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/testsdr"
 )
 
 // binDir holds kubectl-sdr_mirror (named as kubectl expects) and kubectl.
@@ -42,7 +43,7 @@ func run(m *testing.M) int {
 			panic("building kubectl-sdr_mirror: " + err.Error())
 		}
 	}
-	return m.Run()
+	return testsdr.Main(m)
 }
 
 // needKubectl puts kubectl beside the plugin: the pinned one make test

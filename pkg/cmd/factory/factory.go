@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
@@ -28,6 +30,10 @@ type Factory struct {
 
 	// OpenBucket opens an object in a bucket; tests replace it.
 	OpenBucket func(ctx context.Context, bucketURL, key string) (store.Object, error)
+
+	// KubeClients returns API clients for the kubeconfig flags; tests
+	// replace it.
+	KubeClients func() (kubernetes.Interface, dynamic.Interface, error)
 }
 
 // Global holds the root command's own flags.
@@ -50,7 +56,7 @@ func New(streams genericiooptions.IOStreams, lookupEnv func(string) (string, boo
 	if helm {
 		name = "helm sdr-mirror"
 	}
-	return &Factory{
+	f := &Factory{
 		IO:          streams,
 		Name:        name,
 		ConfigFlags: genericclioptions.NewConfigFlags(true),
@@ -58,6 +64,8 @@ func New(streams genericiooptions.IOStreams, lookupEnv func(string) (string, boo
 		LookupEnv:   lookupEnv,
 		OpenBucket:  store.OpenBucket,
 	}
+	f.KubeClients = f.kubeClients
+	return f
 }
 
 // Styles is the palette for standard output.

@@ -1,0 +1,3 @@
+{{- define "sdr.name" -}}
+{{ .Release.Name | trunc 40 | trimSuffix "-" }}
+{{- end }}
