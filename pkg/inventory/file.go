@@ -47,3 +47,10 @@ func ReadImagesFile(r io.Reader, name string) ([]FileImage, error) {
 	}
 	return out, nil
 }
+
+// AddFileImages records images read from the images file called name.
+func (inv *Inventory) AddFileImages(name string, images []FileImage) {
+	for _, f := range images {
+		inv.Add(f.Image, f.Why(name))
+	}
+}

@@ -349,3 +349,10 @@ func printable(s string) string {
 	}
 	return q
 }
+
+// AddReleases records each release's image as needed by the next reconcile.
+func (inv *Inventory) AddReleases(rs []Release) {
+	for _, r := range rs {
+		inv.Add(r.Image, r.Why())
+	}
+}

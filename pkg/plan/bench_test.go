@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
 )
 
 // BenchmarkBuildOffline is diff --offline on 2,000 needed images against a
@@ -22,9 +23,9 @@ func BenchmarkBuildOffline(b *testing.B) {
 		}
 	}
 	data := []byte(sb.String())
-	needs := make([]Need, 2000)
+	needs := make([]inventory.Item, 2000)
 	for i := range needs {
-		needs[i] = Need{Image: fmt.Sprintf("atlanhq/app-%d:1.%d", i+500, i), Why: []string{"latest-releases"}}
+		needs[i] = inventory.Item{Image: fmt.Sprintf("atlanhq/app-%d:1.%d", i+500, i), Why: []string{"latest-releases"}}
 	}
 	b.ReportAllocs()
 	for b.Loop() {

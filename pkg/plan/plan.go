@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
 )
 
 // State is where a needed image stands.
@@ -36,15 +37,6 @@ type Registry interface {
 	// Digest returns the digest of ref ("sha256:…"), or an error wrapping
 	// ErrNotFound when it does not exist.
 	Digest(ctx context.Context, ref string) (string, error)
-}
-
-// Need is an image the SDR needs and why.
-type Need struct {
-	Image string
-	Why   []string
-	// MappedFrom is set when Image is the destination of a map entry: the
-	// source image that entry mirrors.
-	MappedFrom string
 }
 
 // Item is one needed source image in the plan.
@@ -140,7 +132,7 @@ func WithMapURL(u string) Option { return func(o *options) { o.mapURL = u } }
 
 // Build makes the plan. m is the image map, or nil when the SDR has none
 // configured (then the prefix rewrite applies and nothing is unmapped).
-func Build(ctx context.Context, needs []Need, m *imagemap.ImageMap, opts ...Option) (*Plan, error) {
+func Build(ctx context.Context, needs []inventory.Item, m *imagemap.ImageMap, opts ...Option) (*Plan, error) {
 	o := options{concurrency: 16}
 	for _, opt := range opts {
 		opt(&o)
@@ -215,7 +207,7 @@ func (p *Plan) Recount() {
 }
 
 // merge folds needs into one item per source, reasons merged and sorted.
-func merge(needs []Need) ([]Item, error) {
+func merge(needs []inventory.Item) ([]Item, error) {
 	bySource := map[string]*Item{}
 	var order []string
 	for _, n := range needs {

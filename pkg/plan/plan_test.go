@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
 )
 
 // fakeRegistry answers digests from a table; "!err" values are errors.
@@ -58,7 +59,7 @@ func TestBuild(t *testing.T) {
 		"reg.example.com/atlan/ok-app:deployed":       d1,
 		"atlanhq/ok-app:deployed":                     d1,
 	}
-	needs := []Need{
+	needs := []inventory.Item{
 		{Image: "atlanhq/ok-app:1.0", Why: []string{"latest-releases:ok@1.0"}},
 		{Image: "atlanhq/ok-app:1.0", Why: []string{"helm:sdr/atlan-sdr-prod:Deployment/ok"}},
 		{Image: "atlanhq/missing-app:2.0"},
@@ -152,7 +153,7 @@ func TestBuild(t *testing.T) {
 
 func TestBuildOffline(t *testing.T) {
 	m, _ := imagemap.Parse([]byte(testMap))
-	p, err := Build(context.Background(), []Need{{Image: "atlanhq/ok-app:1.0"}, {Image: "atlanhq/new-app:1"}}, m, WithTarget("reg.example.com/atlan"))
+	p, err := Build(context.Background(), []inventory.Item{{Image: "atlanhq/ok-app:1.0"}, {Image: "atlanhq/new-app:1"}}, m, WithTarget("reg.example.com/atlan"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestBuildOffline(t *testing.T) {
 }
 
 func TestBuildKeepPath(t *testing.T) {
-	p, err := Build(context.Background(), []Need{{Image: "ghcr.io/atlanhq/sub/app:1"}}, imagemap.New(), WithTarget("reg.example.com/mirror"), WithKeepPath(true))
+	p, err := Build(context.Background(), []inventory.Item{{Image: "ghcr.io/atlanhq/sub/app:1"}}, imagemap.New(), WithTarget("reg.example.com/mirror"), WithKeepPath(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +174,7 @@ func TestBuildKeepPath(t *testing.T) {
 
 func TestBuildWithoutMapUsesPrefix(t *testing.T) {
 	reg := fakeRegistry{"atlanhq/a:1": d1, "reg.example.com/atlan/a:1": d1, "atlanhq/b:1": d1}
-	p, err := Build(context.Background(), []Need{{Image: "atlanhq/a:1"}, {Image: "atlanhq/b:1"}}, nil, WithTarget("reg.example.com/atlan"), WithRegistry(reg))
+	p, err := Build(context.Background(), []inventory.Item{{Image: "atlanhq/a:1"}, {Image: "atlanhq/b:1"}}, nil, WithTarget("reg.example.com/atlan"), WithRegistry(reg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,10 +187,10 @@ func TestBuildErrors(t *testing.T) {
 	if _, err := Build(context.Background(), nil, nil); err == nil || !strings.Contains(err.Error(), "--target") {
 		t.Errorf("Build(no map, no target) = %v", err)
 	}
-	if _, err := Build(context.Background(), []Need{{Image: "atlanhq/x:1"}}, imagemap.New()); err == nil || !strings.Contains(err.Error(), "--target") {
+	if _, err := Build(context.Background(), []inventory.Item{{Image: "atlanhq/x:1"}}, imagemap.New()); err == nil || !strings.Contains(err.Error(), "--target") {
 		t.Errorf("Build(unmapped, no target) = %v", err)
 	}
-	if _, err := Build(context.Background(), []Need{{Image: "Bad Ref"}}, imagemap.New(), WithTarget("r")); err == nil {
+	if _, err := Build(context.Background(), []inventory.Item{{Image: "Bad Ref"}}, imagemap.New(), WithTarget("r")); err == nil {
 		t.Error("Build(bad ref) succeeded")
 	}
 }
