@@ -28,6 +28,7 @@ job() {
 }
 
 job kube "$HACK_DIR/install-kube.sh"
+job objectstores "$HACK_DIR/install-objectstores.sh"
 
 failed=0
 for i in "${!pids[@]}"; do
@@ -42,3 +43,5 @@ done
 # Translate each installer's output into the variables the tests read.
 kube_bin=$(tail -n 1 "$out/kube.out")
 printf 'SDR_MIRROR_KUBE_BIN=%s\n' "$kube_bin"
+# install-objectstores.sh prints its KEY=VALUE lines itself.
+grep -E '^SDR_MIRROR_[A-Z_]+=' "$out/objectstores.out"

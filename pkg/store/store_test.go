@@ -19,7 +19,7 @@ func TestFileWriteIsAtomicAndKeepsMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	obj := File(path)
-	if err := obj.Write(ctx, []byte("images:\n  \"a/b\": \"c/d\"\n")); err != nil {
+	if err := obj.Write(ctx, []byte("images:\n  \"a/b\": \"c/d\"\n"), Any); err != nil {
 		t.Fatal(err)
 	}
 	st, err := os.Stat(path)
@@ -43,7 +43,7 @@ func TestFileWriteFailureLeavesOldMap(t *testing.T) {
 		if err := os.WriteFile(parent, []byte("x"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := File(filepath.Join(parent, "m.yaml")).Write(context.Background(), []byte("images: {}\n")); err == nil {
+		if err := File(filepath.Join(parent, "m.yaml")).Write(context.Background(), []byte("images: {}\n"), Any); err == nil {
 			t.Fatal("write under a regular file succeeded")
 		}
 		return
@@ -58,7 +58,7 @@ func TestFileWriteFailureLeavesOldMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = os.Chmod(dir, 0o700) }()
-	if err := File(path).Write(context.Background(), []byte("new")); err == nil {
+	if err := File(path).Write(context.Background(), []byte("new"), Any); err == nil {
 		t.Fatal("write into a read-only directory succeeded")
 	}
 	if got, _ := os.ReadFile(path); string(got) != string(old) {
@@ -94,54 +94,54 @@ func TestUpdate(t *testing.T) {
 			if _, err := LoadMap(ctx, obj); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("LoadMap(absent) = %v, want ErrNotFound", err)
 			}
-			_, changed, err := Update(ctx, obj, func(m *imagemap.ImageMap) error {
+			res, err := Update(ctx, obj, func(m *imagemap.ImageMap) error {
 				_, err := m.Set("atlanhq/a", "reg/a")
 				return err
 			})
-			if err != nil || !changed {
-				t.Fatalf("Update(add) = %v, %v", changed, err)
+			if err != nil || !res.Written {
+				t.Fatalf("Update(add) = %+v, %v", res, err)
 			}
-			_, changed, err = Update(ctx, obj, func(m *imagemap.ImageMap) error {
+			res, err = Update(ctx, obj, func(m *imagemap.ImageMap) error {
 				_, err := m.Set("atlanhq/a", "reg/a")
 				return err
 			})
-			if err != nil || changed {
-				t.Fatalf("Update(same) = changed %v, %v; want no write", changed, err)
+			if err != nil || res.Changed || res.Written {
+				t.Fatalf("Update(same) = %+v, %v; want no write", res, err)
 			}
-			before, _ := obj.Read(ctx)
+			before, _, _ := obj.Read(ctx)
 
 			// An edit that fails writes nothing.
 			boom := errors.New("boom")
-			if _, _, err := Update(ctx, obj, func(*imagemap.ImageMap) error { return boom }); !errors.Is(err, boom) {
+			if _, err := Update(ctx, obj, func(*imagemap.ImageMap) error { return boom }); !errors.Is(err, boom) {
 				t.Fatalf("Update(failing edit) = %v", err)
 			}
-			after, _ := obj.Read(ctx)
+			after, _, _ := obj.Read(ctx)
 			if string(before) != string(after) {
 				t.Errorf("map changed by a failed edit:\n%s\n->\n%s", before, after)
 			}
 
 			// A result that still has problems writes nothing.
 			dup := "images:\n  \"a/b\": \"r/b\"\n  \"a/b\": \"r/c\"\n"
-			if err := obj.Write(ctx, []byte(dup)); err != nil {
+			if err := obj.Write(ctx, []byte(dup), Any); err != nil {
 				t.Fatal(err)
 			}
-			_, _, err = Update(ctx, obj, func(m *imagemap.ImageMap) error { _, err := m.Set("x/y", "r/y"); return err })
+			_, err = Update(ctx, obj, func(m *imagemap.ImageMap) error { _, err := m.Set("x/y", "r/y"); return err })
 			if !errors.Is(err, ErrInvalidMap) || !strings.Contains(err.Error(), "line 3") {
 				t.Fatalf("Update(invalid result) = %v, want ErrInvalidMap at line 3", err)
 			}
-			if got, _ := obj.Read(ctx); string(got) != dup {
+			if got, _, _ := obj.Read(ctx); string(got) != dup {
 				t.Errorf("map with problems was overwritten: %q", got)
 			}
 
 			// A map that does not parse is never overwritten.
-			if err := obj.Write(ctx, []byte("images:\n  \"a\": [\n")); err != nil {
+			if err := obj.Write(ctx, []byte("images:\n  \"a\": [\n"), Any); err != nil {
 				t.Fatal(err)
 			}
-			_, _, err = Update(ctx, obj, func(m *imagemap.ImageMap) error { _, err := m.Set("x/y", "r/y"); return err })
+			_, err = Update(ctx, obj, func(m *imagemap.ImageMap) error { _, err := m.Set("x/y", "r/y"); return err })
 			if err == nil || !strings.Contains(err.Error(), "line ") || !strings.Contains(err.Error(), obj.URL()) {
 				t.Fatalf("Update(unparsable) = %v, want an error naming the object and the line", err)
 			}
-			if got, _ := obj.Read(ctx); string(got) != "images:\n  \"a\": [\n" {
+			if got, _, _ := obj.Read(ctx); string(got) != "images:\n  \"a\": [\n" {
 				t.Errorf("unparsable map was overwritten: %q", got)
 			}
 		})
