@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -10,6 +11,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"cloud.google.com/go/storage"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"google.golang.org/api/option"
 )
 
 // Process is a server a test started on 127.0.0.1; it is stopped when the
@@ -91,8 +99,8 @@ func (p *Process) stop(exited chan struct{}) {
 }
 
 // StartVersityGW starts the S3 gateway versitygw with a posix backend and
-// the given root credentials; it returns the endpoint URL.
-func StartVersityGW(t testing.TB, accessKey, secretKey string) string {
+// the given root credentials, creates bucket and returns the endpoint URL.
+func StartVersityGW(t testing.TB, accessKey, secretKey, bucket string) string {
 	t.Helper()
 	bin := Path(t, "SDR_MIRROR_VERSITYGW")
 	dir := t.TempDir()
@@ -108,12 +116,20 @@ func StartVersityGW(t testing.TB, accessKey, secretKey string) string {
 		t.Fatal(err)
 	}
 	Start(t, "versitygw", cmd, addr, dir)
-	return "http://" + addr
+	endpoint := "http://" + addr
+	client := s3.New(s3.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
+	})
+	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatalf("creating S3 bucket %q: %v", bucket, err)
+	}
+	return endpoint
 }
 
 // StartFakeGCS starts fake-gcs-server over plain HTTP with a filesystem
-// backend and returns its endpoint URL.
-func StartFakeGCS(t testing.TB) string {
+// backend, creates bucket and returns its endpoint URL.
+func StartFakeGCS(t testing.TB, bucket string) string {
 	t.Helper()
 	bin := Path(t, "SDR_MIRROR_FAKE_GCS")
 	dir := t.TempDir()
@@ -123,13 +139,22 @@ func StartFakeGCS(t testing.TB) string {
 		"-public-host", addr, "-external-url", "http://"+addr,
 		"-backend", "filesystem", "-filesystem-root", filepath.Join(dir, "data"), "-log-level", "warn")
 	Start(t, "fake-gcs-server", cmd, addr, dir)
-	return "http://" + addr
+	endpoint := "http://" + addr
+	client, err := storage.NewClient(context.Background(), option.WithEndpoint(endpoint+"/storage/v1/"), option.WithoutAuthentication())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	if err := client.Bucket(bucket).Create(context.Background(), "sdr-project", nil); err != nil {
+		t.Fatalf("creating GCS bucket %q: %v", bucket, err)
+	}
+	return endpoint
 }
 
 // StartAzurite starts Azurite's blob service with one account and key
-// (base64) and returns the endpoint URL without the account; requests go
-// to <endpoint>/<account>/<container>.
-func StartAzurite(t testing.TB, account, key string) string {
+// (base64), creates container and returns the endpoint URL without the
+// account; requests go to <endpoint>/<account>/<container>.
+func StartAzurite(t testing.TB, account, key, containerName string) string {
 	t.Helper()
 	main := Path(t, "SDR_MIRROR_AZURITE")
 	node, err := exec.LookPath("node")
@@ -143,5 +168,17 @@ func StartAzurite(t testing.TB, account, key string) string {
 		"--location", filepath.Join(dir, "data"), "--disableTelemetry", "--skipApiVersionCheck", "--silent")
 	cmd.Env = append(os.Environ(), "AZURITE_ACCOUNTS="+account+":"+key)
 	Start(t, "azurite", cmd, addr, dir)
-	return "http://" + addr
+	endpoint := "http://" + addr
+	cred, err := container.NewSharedKeyCredential(account, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := container.NewClientWithSharedKeyCredential(endpoint+"/"+account+"/"+containerName, cred, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cc.Create(context.Background(), nil); err != nil {
+		t.Fatalf("creating Azure container %q: %v", containerName, err)
+	}
+	return endpoint
 }

@@ -3,7 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
+	"crypto/md5" //nolint:gosec // S3 ETags are MD5 sums; used to detect torn reads
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -107,7 +107,7 @@ func (o *bucketObject) Read(ctx context.Context) ([]byte, Version, error) {
 		return nil, Version{}, fmt.Errorf("reading %q: %w", o.URL(), ErrNotFound)
 	}
 	if err != nil {
-		return nil, Version{}, fmt.Errorf("reading %q: %w", o.URL(), o.scrub(err))
+		return nil, Version{}, fmt.Errorf("reading %q: %w%s", o.URL(), o.scrub(err), accessHint(err))
 	}
 	return data, v, nil
 }
@@ -122,7 +122,8 @@ func (o *bucketObject) read(ctx context.Context) ([]byte, Version, error) {
 		data, v, err := o.readOnce(ctx)
 		torn := err != nil && strings.Contains(err.Error(), "checksum did not match")
 		if err == nil && o.shared.provider == providerS3 && !etagMatches(v.token, data) {
-			torn = !(prev != nil && prevV == v && bytes.Equal(prev, data))
+			same := prev != nil && prevV == v && bytes.Equal(prev, data)
+			torn = !same
 			prev, prevV = data, v
 		}
 		if !torn || attempt >= 5 {
@@ -188,7 +189,17 @@ func (o *bucketObject) Write(ctx context.Context, data []byte, ifVersion Version
 	if errors.Is(err, ErrConflict) || isConflict(err) {
 		return fmt.Errorf("writing %q: %w", o.URL(), ErrConflict)
 	}
-	return fmt.Errorf("writing %q: %w", o.URL(), o.scrub(err))
+	return fmt.Errorf("writing %q: %w%s", o.URL(), o.scrub(err), accessHint(err))
+}
+
+// accessHint says what to check when the provider refused the credentials.
+func accessHint(err error) string {
+	msg := err.Error()
+	if gcerrors.Code(err) == gcerrors.PermissionDenied || strings.Contains(msg, "StatusCode: 403") ||
+		strings.Contains(msg, "RESPONSE 403") || strings.Contains(msg, ": 401 ") || strings.Contains(msg, "Error 403") {
+		return "; check the bucket credentials (the objectstore component's keys or the provider's environment) and that they may read and write this object"
+	}
+	return ""
 }
 
 func (o *bucketObject) write(ctx context.Context, data []byte, ifVersion Version) error {

@@ -228,8 +228,8 @@ func keyOf(obj Object) string {
 
 // Diff renders a unified diff between two versions of an object named
 // name; empty when they are equal. nil old is an absent object.
-func Diff(name string, old, new []byte) string {
-	if bytes.Equal(old, new) {
+func Diff(name string, old, edited []byte) string {
+	if bytes.Equal(old, edited) {
 		return ""
 	}
 	from := name + " (stored)"
@@ -237,8 +237,8 @@ func Diff(name string, old, new []byte) string {
 		from = "/dev/null"
 	}
 	text, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A:        difflib.SplitLines(string(old)),
-		B:        difflib.SplitLines(string(new)),
+		A:        lines(old),
+		B:        lines(edited),
 		FromFile: from,
 		ToFile:   name + " (edited)",
 		Context:  3,
@@ -247,4 +247,16 @@ func Diff(name string, old, new []byte) string {
 		return ""
 	}
 	return text
+}
+
+// lines splits data after each newline; a last line without one gets one,
+// so that every diff line ends in a newline.
+func lines(data []byte) []string {
+	out := strings.SplitAfter(string(data), "\n")
+	if out[len(out)-1] == "" {
+		out = out[:len(out)-1]
+	} else {
+		out[len(out)-1] += "\n"
+	}
+	return out
 }

@@ -40,7 +40,7 @@ func TestFileWriteFailureLeavesOldMap(t *testing.T) {
 		// root ignores directory permissions; use a path whose parent is a file.
 		dir := t.TempDir()
 		parent := filepath.Join(dir, "file")
-		if err := os.WriteFile(parent, []byte("x"), 0o644); err != nil {
+		if err := os.WriteFile(parent, []byte("x"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		if err := File(filepath.Join(parent, "m.yaml")).Write(context.Background(), []byte("images: {}\n"), Any); err == nil {
@@ -51,13 +51,13 @@ func TestFileWriteFailureLeavesOldMap(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "m.yaml")
 	old := []byte("images: {}\n")
-	if err := os.WriteFile(path, old, 0o644); err != nil {
+	if err := os.WriteFile(path, old, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(dir, 0o500); err != nil {
+	if err := os.Chmod(dir, 0o500); err != nil { //nolint:gosec // a read-only directory is the point
 		t.Fatal(err)
 	}
-	defer func() { _ = os.Chmod(dir, 0o700) }()
+	defer func() { _ = os.Chmod(dir, 0o700) }() //nolint:gosec // restores the test directory
 	if err := File(path).Write(context.Background(), []byte("new"), Any); err == nil {
 		t.Fatal("write into a read-only directory succeeded")
 	}
@@ -157,5 +157,25 @@ func TestRedact(t *testing.T) {
 		if got := redact(in); strings.Contains(got, secret) {
 			t.Errorf("redact(%q) = %q, still holds %q", in, got, secret)
 		}
+	}
+}
+
+func TestScrubSecrets(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		secrets  []string
+		want     string
+	}{
+		{"secret value", "auth failed for key s3cr3tValue!", []string{"s3cr3tValue!"}, "auth failed for key REDACTED"},
+		{"short values are left alone", "region eu", []string{"eu"}, "region eu"},
+		{"signed token", `bad assertion eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2lnbmF0dXJl"}`, nil, `bad assertion REDACTED"}`},
+		{"authorization header", "header Authorization: Bearer ya29.abcdef sent", nil, "header Authorization: Bearer REDACTED sent"},
+		{"one line without the XML body", "GET http://h/c\n--------------------\nRESPONSE 403: denied\n<?xml version=\"1.0\"?><Error/>", nil, "GET http://h/c RESPONSE 403: denied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := scrubSecrets(errors.New(tc.in), tc.secrets).Error(); got != tc.want {
+				t.Errorf("scrubSecrets(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
 	}
 }

@@ -22,13 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"cloud.google.com/go/storage"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"google.golang.org/api/option"
-
 	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/testenv"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 )
@@ -39,7 +32,7 @@ const (
 	plantedAccessKey = "AKIDSDRMIRRORPLANTED7"
 	plantedSecretKey = "sdrMirrorPlantedS3Secret/9f8e7d6c5b4a"
 	plantedAzureAcct = "sdrmirrortest"
-	plantedGCSToken  = "ya29.sdrMirrorPlantedGcsToken-1b2c3d"
+	plantedGCSToken  = "ya29.sdrMirrorPlantedGcsToken-1b2c3d" //nolint:gosec // a planted test value
 )
 
 // plantedAzureKey is a valid (base64) account key that is just as
@@ -100,14 +93,7 @@ func withEndpoint(c *Component, endpoint string) *Component {
 }
 
 func s3Backend(t *testing.T) *backend {
-	endpoint := testenv.StartVersityGW(t, plantedAccessKey, plantedSecretKey)
-	client := s3.New(s3.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(plantedAccessKey, plantedSecretKey, ""),
-	})
-	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("sdr-bucket")}); err != nil {
-		t.Fatalf("creating S3 bucket: %v", err)
-	}
+	endpoint := testenv.StartVersityGW(t, plantedAccessKey, plantedSecretKey, "sdr-bucket")
 	b := &backend{
 		name: "s3",
 		component: &Component{Name: "objectstore", Type: "bindings.aws.s3", Metadata: []MetadataItem{
@@ -130,18 +116,7 @@ func s3Backend(t *testing.T) *backend {
 }
 
 func azureBackend(t *testing.T) *backend {
-	endpoint := testenv.StartAzurite(t, plantedAzureAcct, plantedAzureKey)
-	cred, err := container.NewSharedKeyCredential(plantedAzureAcct, plantedAzureKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc, err := container.NewClientWithSharedKeyCredential(endpoint+"/"+plantedAzureAcct+"/sdr-container", cred, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cc.Create(context.Background(), nil); err != nil {
-		t.Fatalf("creating Azure container: %v", err)
-	}
+	endpoint := testenv.StartAzurite(t, plantedAzureAcct, plantedAzureKey, "sdr-container")
 	b := &backend{
 		name: "azure",
 		component: &Component{Name: "objectstore", Type: "bindings.azure.blobstorage", Metadata: []MetadataItem{
@@ -161,15 +136,7 @@ func azureBackend(t *testing.T) *backend {
 }
 
 func gcsBackend(t *testing.T) *backend {
-	endpoint := testenv.StartFakeGCS(t)
-	client, err := storage.NewClient(context.Background(), option.WithEndpoint(endpoint+"/storage/v1/"), option.WithoutAuthentication())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := client.Bucket("sdr-bucket").Create(context.Background(), "sdr-project", nil); err != nil {
-		t.Fatalf("creating GCS bucket: %v", err)
-	}
-	_ = client.Close()
+	endpoint := testenv.StartFakeGCS(t, "sdr-bucket")
 	// A service-account key whose token endpoint is local: the client signs
 	// a JWT with the planted private key and gets the planted token.
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
