@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -420,6 +421,8 @@ func TestStoreSuite(t *testing.T) {
 				const writers = 8
 				key := "concurrent/image-map.yaml"
 				var wg sync.WaitGroup
+				var attempts atomic.Int64
+				start := time.Now()
 				errc := make(chan error, writers)
 				for i := range writers {
 					obj := b.open(t, key)
@@ -427,13 +430,17 @@ func TestStoreSuite(t *testing.T) {
 					go func() {
 						defer wg.Done()
 						src := fmt.Sprintf("atlanhq/app-%d", i)
-						if _, err := Update(ctx, obj, setEntry(src, "registry.example.com/atlan/"+src[len("atlanhq/"):])); err != nil {
+						res, err := Update(ctx, obj, setEntry(src, "registry.example.com/atlan/"+src[len("atlanhq/"):]))
+						if err != nil {
 							errc <- fmt.Errorf("writer %d: %w", i, err)
+							return
 						}
+						attempts.Add(int64(res.Attempts))
 					}()
 				}
 				wg.Wait()
 				close(errc)
+				t.Logf("%d writers landed in %v with %d attempts in all", writers, time.Since(start).Round(time.Millisecond), attempts.Load())
 				for err := range errc {
 					t.Error(record(err))
 				}
