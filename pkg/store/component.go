@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -59,39 +58,46 @@ type Component struct {
 
 // MetadataItem is one {name, value} or {name, secretKeyRef} entry.
 type MetadataItem struct {
-	Name         string        `json:"name"`
-	Value        scalar        `json:"value,omitempty"`
+	Name string `json:"name"`
+	// Value is the inline value; numbers and booleans are kept as text.
+	Value        string        `json:"value,omitempty"`
 	SecretKeyRef *SecretKeyRef `json:"secretKeyRef,omitempty"`
+}
+
+// UnmarshalJSON accepts a string, number or boolean value.
+func (it *MetadataItem) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Name         string          `json:"name"`
+		Value        json.RawMessage `json:"value"`
+		SecretKeyRef *SecretKeyRef   `json:"secretKeyRef"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	it.Name, it.SecretKeyRef, it.Value = raw.Name, raw.SecretKeyRef, ""
+	if len(raw.Value) == 0 {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(raw.Value, &v); err != nil {
+		return err
+	}
+	switch v := v.(type) {
+	case string:
+		it.Value = v
+	case bool, float64:
+		it.Value = strings.TrimSpace(string(raw.Value))
+	case nil:
+	default:
+		return fmt.Errorf("metadata %q: value must be a string, number or boolean", raw.Name)
+	}
+	return nil
 }
 
 // SecretKeyRef names a key of a secret in the component's namespace.
 type SecretKeyRef struct {
 	Name string `json:"name"`
 	Key  string `json:"key"`
-}
-
-// scalar accepts a string, number or boolean value as its text.
-type scalar string
-
-func (s *scalar) UnmarshalJSON(b []byte) error {
-	var str string
-	if err := json.Unmarshal(b, &str); err == nil {
-		*s = scalar(str)
-		return nil
-	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	switch v.(type) {
-	case bool, float64, nil:
-		*s = scalar(strings.TrimSpace(string(b)))
-		if v == nil {
-			*s = ""
-		}
-		return nil
-	}
-	return errors.New("metadata value must be a string, number or boolean")
 }
 
 // ComponentTypes are the Dapr binding types OpenComponent understands.
@@ -101,8 +107,9 @@ var ComponentTypes = []string{
 }
 
 // ParseComponent reads a Dapr Component manifest (apiVersion
-// dapr.io/v1alpha1, kind Component). Values stay unresolved until
-// OpenComponent.
+// dapr.io/v1alpha1, kind Component) as YAML or JSON, so an object found in
+// a release manifest can be passed marshalled. Values stay unresolved
+// until OpenComponent.
 func ParseComponent(data []byte) (*Component, error) {
 	var m struct {
 		APIVersion string `json:"apiVersion"`
@@ -149,7 +156,7 @@ var sensitive = map[string]bool{
 func resolve(ctx context.Context, c *Component, secrets SecretGetter) (*settings, error) {
 	s := &settings{component: c.Name, values: map[string]string{}}
 	for _, it := range c.Metadata {
-		v := string(it.Value)
+		v := it.Value
 		if ref := it.SecretKeyRef; ref != nil {
 			if secrets == nil {
 				return nil, fmt.Errorf("objectstore component %q: metadata %q comes from secret %q key %q, and no cluster is available to read it; run against the cluster, or give the bucket with --bucket",

@@ -32,14 +32,22 @@ spec:
 	if c.Name != "objectstore" || c.Namespace != "sdr" || c.Type != "bindings.aws.s3" || len(c.Metadata) != 3 {
 		t.Fatalf("ParseComponent() = %+v", c)
 	}
-	if got := string(c.Metadata[1].Value); got != "true" {
+	if got := c.Metadata[1].Value; got != "true" {
 		t.Errorf("boolean value = %q, want %q", got, "true")
 	}
 	if r := c.Metadata[2].SecretKeyRef; r == nil || r.Name != "sdr-objectstore" || r.Key != "secret-key" {
 		t.Errorf("secretKeyRef = %+v", r)
 	}
 
+	// JSON, as a manifest object marshalled by cluster code, works too.
+	j, err := ParseComponent([]byte(`{"apiVersion":"dapr.io/v1alpha1","kind":"Component","metadata":{"name":"objectstore"},` +
+		`"spec":{"type":"bindings.gcp.bucket","metadata":[{"name":"bucket","value":"b"},{"name":"port","value":9000}]}}`))
+	if err != nil || j.Type != "bindings.gcp.bucket" || j.Metadata[1].Value != "9000" {
+		t.Errorf("ParseComponent(JSON) = %+v, %v", j, err)
+	}
+
 	for _, tc := range []struct{ name, in, want string }{
+		{"object value", strings.Replace(s3, "value: sdr-bucket", "value: {a: b}", 1), "value must be a string, number or boolean"},
 		{"not a component", "apiVersion: v1\nkind: ConfigMap\n", `kind "ConfigMap"`},
 		{"ref without key", strings.Replace(s3, "        key: secret-key\n", "", 1), `metadata "secretKey": secretKeyRef needs both name and key`},
 		{"not YAML", "spec: [", "parsing Dapr component"},

@@ -86,7 +86,7 @@ func withEndpoint(c *Component, endpoint string) *Component {
 	out.Metadata = nil
 	for _, it := range c.Metadata {
 		if it.Name == "endpoint" {
-			it.Value = scalar(endpoint)
+			it.Value = endpoint
 		}
 		out.Metadata = append(out.Metadata, it)
 	}
@@ -100,7 +100,7 @@ func s3Backend(t *testing.T) *backend {
 		component: &Component{Name: "objectstore", Type: "bindings.aws.s3", Metadata: []MetadataItem{
 			{Name: "bucket", Value: "sdr-bucket"},
 			{Name: "region", Value: "us-east-1"},
-			{Name: "endpoint", Value: scalar(strings.TrimPrefix(endpoint, "http://"))},
+			{Name: "endpoint", Value: strings.TrimPrefix(endpoint, "http://")},
 			{Name: "disableSSL", Value: "true"},
 			{Name: "forcePathStyle", Value: "true"},
 			{Name: "accessKey", SecretKeyRef: ref("sdr-s3", "access-key")},
@@ -123,7 +123,7 @@ func azureBackend(t *testing.T) *backend {
 		component: &Component{Name: "objectstore", Type: "bindings.azure.blobstorage", Metadata: []MetadataItem{
 			{Name: "accountName", Value: plantedAzureAcct},
 			{Name: "containerName", Value: "sdr-container"},
-			{Name: "endpoint", Value: scalar(endpoint)},
+			{Name: "endpoint", Value: endpoint},
 			{Name: "accountKey", SecretKeyRef: ref("sdr-azure", "key")},
 		}},
 		secrets: map[string]string{"sdr-azure/key": plantedAzureKey},
@@ -159,12 +159,12 @@ func gcsBackend(t *testing.T) *backend {
 		component: &Component{Name: "objectstore", Type: "bindings.gcp.bucket", Metadata: []MetadataItem{
 			{Name: "bucket", Value: "sdr-bucket"},
 			{Name: "project_id", Value: "sdr-project"},
-			{Name: "endpoint", Value: scalar(endpoint)},
+			{Name: "endpoint", Value: endpoint},
 			{Name: "type", Value: "service_account"},
 			{Name: "client_email", Value: "sdr-mirror@sdr-project.iam.gserviceaccount.com"},
 			{Name: "private_key_id", SecretKeyRef: ref("sdr-gcs", "private_key_id")},
 			{Name: "private_key", SecretKeyRef: ref("sdr-gcs", "private_key")},
-			{Name: "token_uri", Value: scalar(tokens.URL)},
+			{Name: "token_uri", Value: tokens.URL},
 		}},
 		secrets: map[string]string{"sdr-gcs/private_key": pemKey, "sdr-gcs/private_key_id": "sdrMirrorPlantedKeyId42"},
 		planted: []string{pemKey, "sdrMirrorPlantedKeyId42", plantedGCSToken,
@@ -575,7 +575,7 @@ func TestOpenBucketURLs(t *testing.T) {
 	}
 	t.Run("s3", func(t *testing.T) {
 		b := s3Backend(t)
-		ep := "http://" + string(b.component.Metadata[2].Value)
+		ep := "http://" + b.component.Metadata[2].Value
 		t.Setenv("AWS_ACCESS_KEY_ID", plantedAccessKey)
 		t.Setenv("AWS_SECRET_ACCESS_KEY", plantedSecretKey)
 		t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
@@ -583,14 +583,14 @@ func TestOpenBucketURLs(t *testing.T) {
 	})
 	t.Run("gs", func(t *testing.T) {
 		b := gcsBackend(t)
-		t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(string(b.component.Metadata[2].Value), "http://"))
+		t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(b.component.Metadata[2].Value, "http://"))
 		check(t, "gs://sdr-bucket")
 	})
 	t.Run("azblob", func(t *testing.T) {
 		b := azureBackend(t)
 		t.Setenv("AZURE_STORAGE_ACCOUNT", plantedAzureAcct)
 		t.Setenv("AZURE_STORAGE_KEY", plantedAzureKey)
-		check(t, "azblob://sdr-container?protocol=http&localemu=true&domain="+strings.TrimPrefix(string(b.component.Metadata[2].Value), "http://"))
+		check(t, "azblob://sdr-container?protocol=http&localemu=true&domain="+strings.TrimPrefix(b.component.Metadata[2].Value, "http://"))
 	})
 	t.Run("file", func(t *testing.T) { check(t, "file://"+t.TempDir()) })
 	t.Run("mem", func(t *testing.T) { check(t, "mem://") })
