@@ -30,6 +30,7 @@ job() {
 job kube "$HACK_DIR/install-kube.sh"
 job helm "$HACK_DIR/install-helm.sh" all
 job cosign "$HACK_DIR/install-cosign.sh"
+job objectstores "$HACK_DIR/install-objectstores.sh"
 
 failed=0
 for i in "${!pids[@]}"; do
@@ -51,3 +52,5 @@ printf 'SDR_MIRROR_KUBE_BIN=%s\n' "$kube_bin"
 printf 'SDR_MIRROR_HELM3=%s\n' "$helm3_bin/helm"
 printf 'SDR_MIRROR_HELM4=%s\n' "$helm4_bin/helm"
 printf 'SDR_MIRROR_COSIGN_BIN=%s\n' "$(tail -n 1 "$out/cosign.out")"
+# install-objectstores.sh prints its KEY=VALUE lines itself.
+grep -E '^SDR_MIRROR_[A-Z_]+=' "$out/objectstores.out"

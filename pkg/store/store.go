@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,57 +11,149 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"gocloud.dev/blob"
-	_ "gocloud.dev/blob/fileblob" // file:// buckets
-	_ "gocloud.dev/blob/memblob"  // mem:// buckets
-	"gocloud.dev/gcerrors"
+	"time"
 )
 
 // ErrNotFound is returned by Read when the object does not exist.
 var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned by Write when the object is no longer at the
+// version it was read at: someone else wrote it in between. Update re-reads
+// and retries on it.
+var ErrConflict = errors.New("changed since it was read")
+
+// Version identifies the state of an object as it was read: an S3 or Azure
+// ETag, a GCS generation, or a content hash for local files and mem://. The
+// zero Version is "absent": a write conditional on it succeeds only when the
+// object does not exist. Any makes a write unconditional.
+type Version struct {
+	token string
+	any   bool
+}
+
+// Any is the version that makes Write unconditional.
+var Any = Version{any: true}
+
+// Absent reports whether v stands for an object that did not exist.
+func (v Version) Absent() bool { return !v.any && v.token == "" }
+
+func (v Version) String() string {
+	switch {
+	case v.any:
+		return "any"
+	case v.token == "":
+		return "absent"
+	}
+	return v.token
+}
 
 // Object is one object (the map, or its lock file) that can be read and
 // replaced as a whole.
 type Object interface {
 	// URL names the object for messages; it never carries credentials.
 	URL() string
-	Read(ctx context.Context) ([]byte, error)
-	Write(ctx context.Context, data []byte) error
+	// Read returns the content and its version. A missing object is
+	// ErrNotFound with the zero (absent) Version.
+	Read(ctx context.Context) ([]byte, Version, error)
+	// Write replaces the object in one step, only if it is still at
+	// version if (ErrConflict otherwise); Any writes unconditionally. A
+	// failed write leaves the previous content intact.
+	Write(ctx context.Context, data []byte, ifVersion Version) error
 	// Sibling is the object with the given key in the same place.
 	Sibling(key string) Object
 	Close() error
 }
 
-// File is an object on the local file system.
-func File(path string) Object { return &fileObject{path: path} }
-
-type fileObject struct{ path string }
-
-func (f *fileObject) URL() string { return f.path }
-
-func (f *fileObject) Read(_ context.Context) ([]byte, error) {
-	b, err := os.ReadFile(f.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("reading %q: %w", f.path, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", f.path, err)
-	}
-	return b, nil
+func hashVersion(data []byte) Version {
+	sum := sha256.Sum256(data)
+	return Version{token: "sha256:" + hex.EncodeToString(sum[:])}
 }
 
+// File is an object on the local file system.
+func File(path string) Object {
+	return &fileObject{path: path, name: path, key: filepath.Base(path)}
+}
+
+type fileObject struct {
+	path string
+	name string // shown in messages
+	// root is the bucket directory when the object was opened from a
+	// file:// bucket: Sibling keys are then relative to it, as in a bucket.
+	root string
+	key  string // as given to Sibling
+}
+
+func (f *fileObject) objectKey() string { return f.key }
+
+func (f *fileObject) URL() string { return f.name }
+
+func (f *fileObject) Read(_ context.Context) ([]byte, Version, error) {
+	b, err := os.ReadFile(f.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, Version{}, fmt.Errorf("reading %q: %w", f.name, ErrNotFound)
+	}
+	if err != nil {
+		return nil, Version{}, fmt.Errorf("reading %q: %w", f.name, err)
+	}
+	return b, hashVersion(b), nil
+}
+
+// tempFile is the part of *os.File a write uses.
+type tempFile interface {
+	Write(p []byte) (int, error)
+	Sync() error
+	Close() error
+	Name() string
+}
+
+// createTemp creates the temporary file a write goes to; tests replace it
+// to make a write fail part-way.
+var createTemp = func(dir, pattern string) (tempFile, error) {
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// writeLockStale is how old a write lock file must be before another
+// writer breaks it (its writer died); a write takes milliseconds.
+const writeLockStale = 30 * time.Second
+
 // Write replaces the file atomically: a temporary file in the same
-// directory, synced, then renamed over the old one, keeping its mode.
-func (f *fileObject) Write(_ context.Context, data []byte) (err error) {
+// directory, synced, then renamed over the old one, keeping its mode. A
+// conditional write holds an exclusive lock file beside the target while it
+// re-checks the version and renames, so concurrent writers on the same file
+// system serialise.
+func (f *fileObject) Write(ctx context.Context, data []byte, ifVersion Version) (err error) {
+	if f.root != "" {
+		// Keys in a bucket may name folders that do not exist yet.
+		if err := os.MkdirAll(filepath.Dir(f.path), 0o750); err != nil {
+			return fmt.Errorf("writing %q: %w", f.name, err)
+		}
+	}
+	if !ifVersion.any {
+		unlock, err := f.lock(ctx)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		_, cur, err := f.Read(ctx)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if cur != ifVersion {
+			return fmt.Errorf("writing %q: %w", f.name, ErrConflict)
+		}
+	}
 	mode := fs.FileMode(0o644)
 	if st, err := os.Stat(f.path); err == nil {
 		mode = st.Mode().Perm()
 	}
 	dir := filepath.Dir(f.path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(f.path)+".*.tmp")
+	tmp, err := createTemp(dir, "."+filepath.Base(f.path)+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("writing %q: %w", f.path, err)
+		return fmt.Errorf("writing %q: %w", f.name, err)
 	}
 	defer func() {
 		if err != nil {
@@ -79,26 +173,68 @@ func (f *fileObject) Write(_ context.Context, data []byte) (err error) {
 		err = os.Rename(tmp.Name(), f.path)
 	}
 	if err != nil {
-		return fmt.Errorf("writing %q: %w", f.path, err)
+		return fmt.Errorf("writing %q: %w", f.name, err)
 	}
 	return nil
 }
 
+// lock creates ".<name>.writing" beside the file with O_EXCL, which works
+// on every OS and on network file systems, waiting while another writer
+// holds it and breaking it when it is older than writeLockStale.
+func (f *fileObject) lock(ctx context.Context) (func(), error) {
+	p := filepath.Join(filepath.Dir(f.path), "."+filepath.Base(f.path)+".writing")
+	delay := 2 * time.Millisecond
+	for {
+		lf, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			_ = lf.Close()
+			return func() { _ = os.Remove(p) }, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("writing %q: taking write lock %q: %w", f.name, p, err)
+		}
+		if st, serr := os.Stat(p); serr == nil && time.Since(st.ModTime()) > writeLockStale {
+			_ = os.Remove(p)
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("writing %q: waiting for write lock %q (remove it if no writer runs): %w", f.name, p, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 100*time.Millisecond)
+	}
+}
+
 func (f *fileObject) Sibling(key string) Object {
-	return &fileObject{path: filepath.Join(filepath.Dir(f.path), key)}
+	if f.root != "" {
+		o, err := FileBucket(f.root, key)
+		if err == nil {
+			return o
+		}
+	}
+	return &fileObject{path: filepath.Join(filepath.Dir(f.path), filepath.FromSlash(key)), name: siblingName(f.name, key), key: key}
 }
 
 func (f *fileObject) Close() error { return nil }
 
+func siblingName(name, key string) string {
+	i := strings.LastIndexAny(name, `/\`)
+	return name[:i+1] + key
+}
+
 // SupportedSchemes are the bucket URL schemes this build can open.
-var SupportedSchemes = []string{"file", "mem"}
+var SupportedSchemes = []string{"s3", "gs", "azblob", "file", "mem"}
 
 // OpenBucket opens the object at key in the bucket named by a gocloud.dev
-// URL such as "file:///var/sdr" or "mem://".
+// URL: s3://bucket?region=…&endpoint=…&use_path_style=true,
+// gs://bucket, azblob://container, file:///dir or mem://. Credentials come
+// from each provider's default chain (environment, shared config, workload
+// identity); use OpenComponent to pass them explicitly.
 func OpenBucket(ctx context.Context, bucketURL, key string) (Object, error) {
 	u, err := url.Parse(bucketURL)
 	if err != nil || u.Scheme == "" {
-		return nil, fmt.Errorf("bucket URL %q: not a URL; use a form like file:///path/to/dir", redact(bucketURL))
+		return nil, fmt.Errorf("bucket URL %q: not a URL; use a form like s3://bucket?region=eu-west-1 or file:///path/to/dir", redact(bucketURL))
 	}
 	supported := false
 	for _, s := range SupportedSchemes {
@@ -110,76 +246,21 @@ func OpenBucket(ctx context.Context, bucketURL, key string) (Object, error) {
 	if key == "" {
 		return nil, fmt.Errorf("bucket URL %q: no object key; pass --image-map-path", redact(bucketURL))
 	}
-	if u.Scheme == "file" {
-		// Keep the bucket free of gocloud's .attrs side files.
-		q := u.Query()
-		if q.Get("metadata") == "" {
-			q.Set("metadata", "skip")
-		}
-		u.RawQuery = q.Encode()
-		if st, err := os.Stat(u.Path); err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("bucket URL %q: directory %q does not exist; create it first", redact(bucketURL), u.Path)
-		}
-	}
-	b, err := blob.OpenBucket(ctx, u.String())
-	if err != nil {
-		return nil, fmt.Errorf("opening bucket %q: %w", redact(bucketURL), err)
-	}
-	return &bucketObject{bucket: b, name: redact(bucketURL), key: key, owner: true}, nil
+	return openURL(ctx, u, bucketURL, key)
 }
 
-type bucketObject struct {
-	bucket *blob.Bucket
-	name   string
-	key    string
-	owner  bool
-}
-
-func (o *bucketObject) URL() string {
-	return strings.TrimSuffix(stripQuery(o.name), "/") + "/" + o.key
-}
-
-func (o *bucketObject) Read(ctx context.Context) ([]byte, error) {
-	b, err := o.bucket.ReadAll(ctx, o.key)
-	if gcerrors.Code(err) == gcerrors.NotFound {
-		return nil, fmt.Errorf("reading %q: %w", o.URL(), ErrNotFound)
+// FileBucket opens the object at key under the directory dir, as a file://
+// bucket does: writes are atomic renames guarded by a lock file.
+func FileBucket(dir, key string) (Object, error) {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("bucket directory %q does not exist; create it first", dir)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", o.URL(), err)
+	clean := filepath.Clean(filepath.FromSlash(key))
+	if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+		return nil, fmt.Errorf("object key %q leaves the bucket directory %q; use a relative key", key, dir)
 	}
-	return b, nil
-}
-
-func (o *bucketObject) Write(ctx context.Context, data []byte) error {
-	if err := o.bucket.WriteAll(ctx, o.key, data, &blob.WriterOptions{ContentType: contentType(o.key)}); err != nil {
-		return fmt.Errorf("writing %q: %w", o.URL(), err)
-	}
-	return nil
-}
-
-func (o *bucketObject) Sibling(key string) Object {
-	return &bucketObject{bucket: o.bucket, name: o.name, key: key}
-}
-
-func (o *bucketObject) Close() error {
-	if !o.owner {
-		return nil
-	}
-	return o.bucket.Close()
-}
-
-func contentType(key string) string {
-	if strings.HasSuffix(key, ".json") {
-		return "application/json"
-	}
-	return "application/yaml"
-}
-
-func stripQuery(s string) string {
-	if i := strings.IndexByte(s, '?'); i >= 0 {
-		return s[:i]
-	}
-	return s
+	p := filepath.Join(dir, clean)
+	return &fileObject{path: p, name: "file://" + strings.TrimSuffix(filepath.ToSlash(dir), "/") + "/" + key, root: dir, key: key}, nil
 }
 
 // redact removes user information and query parameters that may carry

@@ -19,7 +19,7 @@ func TestFileWriteIsAtomicAndKeepsMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	obj := File(path)
-	if err := obj.Write(ctx, []byte("images:\n  \"a/b\": \"c/d\"\n")); err != nil {
+	if err := obj.Write(ctx, []byte("images:\n  \"a/b\": \"c/d\"\n"), Any); err != nil {
 		t.Fatal(err)
 	}
 	st, err := os.Stat(path)
@@ -40,10 +40,10 @@ func TestFileWriteFailureLeavesOldMap(t *testing.T) {
 		// root ignores directory permissions; use a path whose parent is a file.
 		dir := t.TempDir()
 		parent := filepath.Join(dir, "file")
-		if err := os.WriteFile(parent, []byte("x"), 0o644); err != nil {
+		if err := os.WriteFile(parent, []byte("x"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if err := File(filepath.Join(parent, "m.yaml")).Write(context.Background(), []byte("images: {}\n")); err == nil {
+		if err := File(filepath.Join(parent, "m.yaml")).Write(context.Background(), []byte("images: {}\n"), Any); err == nil {
 			t.Fatal("write under a regular file succeeded")
 		}
 		return
@@ -51,14 +51,14 @@ func TestFileWriteFailureLeavesOldMap(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "m.yaml")
 	old := []byte("images: {}\n")
-	if err := os.WriteFile(path, old, 0o644); err != nil {
+	if err := os.WriteFile(path, old, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(dir, 0o500); err != nil {
+	if err := os.Chmod(dir, 0o500); err != nil { //nolint:gosec // a read-only directory is the point
 		t.Fatal(err)
 	}
-	defer func() { _ = os.Chmod(dir, 0o700) }()
-	if err := File(path).Write(context.Background(), []byte("new")); err == nil {
+	defer func() { _ = os.Chmod(dir, 0o700) }() //nolint:gosec // restores the test directory
+	if err := File(path).Write(context.Background(), []byte("new"), Any); err == nil {
 		t.Fatal("write into a read-only directory succeeded")
 	}
 	if got, _ := os.ReadFile(path); string(got) != string(old) {
@@ -94,54 +94,54 @@ func TestUpdate(t *testing.T) {
 			if _, err := LoadMap(ctx, obj); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("LoadMap(absent) = %v, want ErrNotFound", err)
 			}
-			_, changed, err := Update(ctx, obj, func(m *imagemap.ImageMap) error {
+			res, err := Update(ctx, obj, func(m *imagemap.ImageMap) error {
 				_, err := m.Set("atlanhq/a", "reg/a")
 				return err
 			})
-			if err != nil || !changed {
-				t.Fatalf("Update(add) = %v, %v", changed, err)
+			if err != nil || !res.Written {
+				t.Fatalf("Update(add) = %+v, %v", res, err)
 			}
-			_, changed, err = Update(ctx, obj, func(m *imagemap.ImageMap) error {
+			res, err = Update(ctx, obj, func(m *imagemap.ImageMap) error {
 				_, err := m.Set("atlanhq/a", "reg/a")
 				return err
 			})
-			if err != nil || changed {
-				t.Fatalf("Update(same) = changed %v, %v; want no write", changed, err)
+			if err != nil || res.Changed || res.Written {
+				t.Fatalf("Update(same) = %+v, %v; want no write", res, err)
 			}
-			before, _ := obj.Read(ctx)
+			before, _, _ := obj.Read(ctx)
 
 			// An edit that fails writes nothing.
 			boom := errors.New("boom")
-			if _, _, err := Update(ctx, obj, func(*imagemap.ImageMap) error { return boom }); !errors.Is(err, boom) {
+			if _, err := Update(ctx, obj, func(*imagemap.ImageMap) error { return boom }); !errors.Is(err, boom) {
 				t.Fatalf("Update(failing edit) = %v", err)
 			}
-			after, _ := obj.Read(ctx)
+			after, _, _ := obj.Read(ctx)
 			if string(before) != string(after) {
 				t.Errorf("map changed by a failed edit:\n%s\n->\n%s", before, after)
 			}
 
 			// A result that still has problems writes nothing.
 			dup := "images:\n  \"a/b\": \"r/b\"\n  \"a/b\": \"r/c\"\n"
-			if err := obj.Write(ctx, []byte(dup)); err != nil {
+			if err := obj.Write(ctx, []byte(dup), Any); err != nil {
 				t.Fatal(err)
 			}
-			_, _, err = Update(ctx, obj, func(m *imagemap.ImageMap) error { _, err := m.Set("x/y", "r/y"); return err })
+			_, err = Update(ctx, obj, func(m *imagemap.ImageMap) error { _, err := m.Set("x/y", "r/y"); return err })
 			if !errors.Is(err, ErrInvalidMap) || !strings.Contains(err.Error(), "line 3") {
 				t.Fatalf("Update(invalid result) = %v, want ErrInvalidMap at line 3", err)
 			}
-			if got, _ := obj.Read(ctx); string(got) != dup {
+			if got, _, _ := obj.Read(ctx); string(got) != dup {
 				t.Errorf("map with problems was overwritten: %q", got)
 			}
 
 			// A map that does not parse is never overwritten.
-			if err := obj.Write(ctx, []byte("images:\n  \"a\": [\n")); err != nil {
+			if err := obj.Write(ctx, []byte("images:\n  \"a\": [\n"), Any); err != nil {
 				t.Fatal(err)
 			}
-			_, _, err = Update(ctx, obj, func(m *imagemap.ImageMap) error { _, err := m.Set("x/y", "r/y"); return err })
+			_, err = Update(ctx, obj, func(m *imagemap.ImageMap) error { _, err := m.Set("x/y", "r/y"); return err })
 			if err == nil || !strings.Contains(err.Error(), "line ") || !strings.Contains(err.Error(), obj.URL()) {
 				t.Fatalf("Update(unparsable) = %v, want an error naming the object and the line", err)
 			}
-			if got, _ := obj.Read(ctx); string(got) != "images:\n  \"a\": [\n" {
+			if got, _, _ := obj.Read(ctx); string(got) != "images:\n  \"a\": [\n" {
 				t.Errorf("unparsable map was overwritten: %q", got)
 			}
 		})
@@ -157,5 +157,25 @@ func TestRedact(t *testing.T) {
 		if got := redact(in); strings.Contains(got, secret) {
 			t.Errorf("redact(%q) = %q, still holds %q", in, got, secret)
 		}
+	}
+}
+
+func TestScrubSecrets(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		secrets  []string
+		want     string
+	}{
+		{"secret value", "auth failed for key s3cr3tValue!", []string{"s3cr3tValue!"}, "auth failed for key REDACTED"},
+		{"short values are left alone", "region eu", []string{"eu"}, "region eu"},
+		{"signed token", `bad assertion eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2lnbmF0dXJl"}`, nil, `bad assertion REDACTED"}`},
+		{"authorization header", "header Authorization: Bearer ya29.abcdef sent", nil, "header Authorization: Bearer REDACTED sent"},
+		{"one line without the XML body", "GET http://h/c\n--------------------\nRESPONSE 403: denied\n<?xml version=\"1.0\"?><Error/>", nil, "GET http://h/c RESPONSE 403: denied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := scrubSecrets(errors.New(tc.in), tc.secrets).Error(); got != tc.want {
+				t.Errorf("scrubSecrets(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
 	}
 }

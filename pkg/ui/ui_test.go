@@ -53,3 +53,35 @@ func TestTable(t *testing.T) {
 		t.Errorf("coloured Table header not bold: %q", b.String())
 	}
 }
+
+func TestDiff(t *testing.T) {
+	const diff = "--- a/m.yaml\n+++ b/m.yaml\n@@ -1,2 +1,3 @@\n images:\n-  \"a\": \"b\"\n+  \"a\": \"c\"\n"
+	for _, tc := range []struct {
+		name  string
+		color bool
+	}{{"plain", false}, {"color", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := NewStyles(&b, tc.color).Diff(&b, diff); err != nil {
+				t.Fatal(err)
+			}
+			got := b.String()
+			if !tc.color && got != diff {
+				t.Errorf("Diff(no colour) = %q, want it unchanged %q", got, diff)
+			}
+			if tc.color {
+				for _, line := range []string{"-  \"a\": \"b\"", "+  \"a\": \"c\""} {
+					if strings.Contains(got, "\n"+line+"\n") {
+						t.Errorf("Diff(colour): line %q is not styled:\n%s", line, got)
+					}
+					if !strings.Contains(got, line) || !strings.Contains(got, "\x1b[") {
+						t.Errorf("Diff(colour) = %q, want %q with escape codes", got, line)
+					}
+				}
+				if !strings.Contains(got, "\n images:\n") {
+					t.Errorf("Diff(colour) styled a context line: %q", got)
+				}
+			}
+		})
+	}
+}

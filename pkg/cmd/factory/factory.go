@@ -34,6 +34,10 @@ type Factory struct {
 	// KubeClients returns API clients for the kubeconfig flags; tests
 	// replace it.
 	KubeClients func() (kubernetes.Interface, dynamic.Interface, error)
+	// Secrets resolves secretKeyRef items of an objectstore component
+	// (Kubernetes Secrets in the SDR's namespace); nil when no cluster is
+	// available, and then such a component cannot be opened.
+	Secrets store.SecretGetter
 }
 
 // Global holds the root command's own flags.
@@ -105,32 +109,56 @@ func (f *Factory) Print(v any, table func(w io.Writer, s *ui.Styles) error) erro
 	return table(f.IO.Out, f.Styles())
 }
 
-// MapFlags locate the image map: a local file, or a key in a bucket.
-type MapFlags struct {
-	File   string
-	Bucket string
-	Key    string
+// PrintDiff writes a map diff (styled on a terminal) to w and says on
+// standard error that nothing was written to name.
+func (f *Factory) PrintDiff(w io.Writer, s *ui.Styles, diff, name string) error {
+	if diff == "" {
+		fmt.Fprintf(f.IO.ErrOut, "dry run: %q would not change\n", name)
+		return nil
+	}
+	if err := s.Diff(w, diff); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.ErrOut, "dry run: nothing was written to %q\n", name)
+	return nil
 }
 
-// AddFlags registers --map, --bucket and --image-map-path.
+// MapFlags locate the image map: a local file, or a key in a bucket given
+// by URL or by the SDR's Dapr objectstore component.
+type MapFlags struct {
+	File      string
+	Bucket    string
+	Component string
+	Key       string
+}
+
+// AddFlags registers --map, --bucket, --objectstore-component and
+// --image-map-path.
 func (m *MapFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&m.File, "map", "", "image map in a local file")
-	fs.StringVar(&m.Bucket, "bucket", "", "object-storage bucket holding the image map, as a URL (file:///dir, mem://)")
-	fs.StringVar(&m.Key, "image-map-path", "", "object key of the image map in --bucket (the SDR's image_map_path)")
+	fs.StringVar(&m.Bucket, "bucket", "", "object-storage bucket holding the image map, as a URL: "+
+		"s3://bucket?region=R[&endpoint=URL&use_path_style=true], gs://bucket, azblob://container, file:///dir or mem://; "+
+		"credentials come from the provider's usual environment")
+	fs.StringVar(&m.Component, "objectstore-component", "", "file holding the SDR's Dapr objectstore Component (bindings.aws.s3, bindings.azure.blobstorage, bindings.gcp.bucket, …) to open the bucket with its settings and credentials")
+	fs.StringVar(&m.Key, "image-map-path", "", "object key of the image map in the bucket (the SDR's image_map_path)")
 }
 
 // Configured reports whether a map location was given.
-func (m *MapFlags) Configured() bool { return m.File != "" || m.Bucket != "" }
+func (m *MapFlags) Configured() bool { return m.File != "" || m.Bucket != "" || m.Component != "" }
 
 // Validate checks the flag combination.
 func (m *MapFlags) Validate() error {
 	switch {
-	case m.File != "" && (m.Bucket != "" || m.Key != ""):
-		return errors.New("--map cannot be combined with --bucket or --image-map-path: give one location")
+	case m.File != "" && (m.Bucket != "" || m.Component != "" || m.Key != ""):
+		return errors.New("--map cannot be combined with --bucket, --objectstore-component or --image-map-path: give one location")
+	case m.Bucket != "" && m.Component != "":
+		return errors.New("--bucket cannot be combined with --objectstore-component: give one bucket")
 	case m.Bucket != "" && m.Key == "":
 		return errors.New("--bucket needs --image-map-path: the object key of the image map in the bucket")
-	case m.Key != "" && m.Bucket == "":
-		return errors.New("--image-map-path needs --bucket: the bucket URL that holds the map")
+	case m.Component != "" && m.Key == "":
+		return errors.New("--objectstore-component needs --image-map-path: the object key of the image map in the bucket")
+	case m.Key != "" && m.Bucket == "" && m.Component == "":
+		return errors.New("--image-map-path needs --bucket or --objectstore-component: the bucket that holds the map")
 	}
 	return nil
 }
@@ -143,8 +171,28 @@ func (m *MapFlags) Open(ctx context.Context, f *Factory) (store.Object, error) {
 	if m.File != "" {
 		return store.File(m.File), nil
 	}
-	if m.Bucket == "" {
-		return nil, errors.New("no image map given: pass --map FILE, or --bucket URL with --image-map-path KEY")
+	if m.Component != "" {
+		data, err := os.ReadFile(m.Component)
+		if err != nil {
+			return nil, fmt.Errorf("reading --objectstore-component: %w", err)
+		}
+		c, err := store.ParseComponent(data)
+		if err != nil {
+			return nil, fmt.Errorf("--objectstore-component %q: %w", m.Component, err)
+		}
+		f.Logger().Debug("opening the bucket of a Dapr component", "component", c.Name, "type", c.Type, "key", m.Key)
+		obj, err := store.OpenComponent(ctx, c, m.Key, f.Secrets)
+		if err == nil {
+			f.Logger().Debug("opened image map", "url", obj.URL())
+		}
+		return obj, err
 	}
-	return f.OpenBucket(ctx, m.Bucket, m.Key)
+	if m.Bucket == "" {
+		return nil, errors.New("no image map given: pass --map FILE, or --bucket URL (or --objectstore-component FILE) with --image-map-path KEY")
+	}
+	obj, err := f.OpenBucket(ctx, m.Bucket, m.Key)
+	if err == nil {
+		f.Logger().Debug("opened image map", "url", obj.URL())
+	}
+	return obj, err
 }

@@ -90,7 +90,7 @@ func (o *GetOptions) Run(ctx context.Context) error {
 	}
 	defer obj.Close()
 	if o.Raw {
-		data, err := obj.Read(ctx)
+		data, _, err := obj.Read(ctx)
 		if err != nil {
 			return fmt.Errorf("reading image map: %w", err)
 		}
@@ -192,11 +192,12 @@ type SetOptions struct {
 	f                   *factory.Factory
 	loc                 *factory.MapFlags
 	Source, Destination string
+	DryRun              bool
 }
 
 func newSet(f *factory.Factory, loc *factory.MapFlags) *cobra.Command {
 	o := &SetOptions{f: f, loc: loc}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "set SOURCE DESTINATION",
 		Short: "Map a source image or repository to its mirror",
 		Long: `Add or change one entry. A bare repository SOURCE maps every tag of it and needs a
@@ -207,13 +208,19 @@ does not exist.`,
   NAME map set atlanhq/atlan-teradata-app registry.example.com/atlan/atlan-teradata-app --map image-map.yaml
 
   # One tag, to a differently named build
-  NAME map set atlanhq/atlan-teradata-app:3.1.4 registry.example.com/atlan/teradata:3.1.4-approved --map image-map.yaml`, "NAME", f.Name),
+  NAME map set atlanhq/atlan-teradata-app:3.1.4 registry.example.com/atlan/teradata:3.1.4-approved --map image-map.yaml
+
+  # Show the change to the map in an S3 bucket without writing it
+  NAME map set atlanhq/atlan-teradata-app registry.example.com/atlan/atlan-teradata-app \
+      --bucket 's3://sdr-bucket?region=eu-west-1' --image-map-path sdr/image-map.yaml --dry-run`, "NAME", f.Name),
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Source, o.Destination = args[0], args[1]
 			return o.Run(cmd.Context())
 		},
 	}
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "print the change to the map as a unified diff and write nothing")
+	return cmd
 }
 
 // Run edits the map.
@@ -224,7 +231,7 @@ func (o *SetOptions) Run(ctx context.Context) error {
 	}
 	defer obj.Close()
 	var change imagemap.Change
-	m, _, err := store.Update(ctx, obj, func(m *imagemap.ImageMap) error {
+	res, err := store.Update(ctx, obj, func(m *imagemap.ImageMap) error {
 		if k := m.NormalizedKey(o.Source); k != "" {
 			o.f.Warnf("key %q names the same image as %q after normalisation; both are kept, the SDR matches keys literally", k, o.Source)
 		}
@@ -234,15 +241,18 @@ func (o *SetOptions) Run(ctx context.Context) error {
 			return fmt.Errorf("map set: %w", err)
 		}
 		return nil
-	})
+	}, store.DryRun(o.DryRun))
 	if err != nil {
 		return err
 	}
-	return o.f.Print(editResult{URL: obj.URL(), Source: o.Source, Destination: o.Destination, Change: change, Entries: m.Len()},
-		func(w io.Writer, s *ui.Styles) error {
-			_, err := fmt.Fprintf(w, "%s %s -> %s in %q\n", changeStyle(s, change).Render(string(change)), o.Source, o.Destination, obj.URL())
-			return err
-		})
+	r := editResult{URL: obj.URL(), Source: o.Source, Destination: o.Destination, Change: change, Entries: res.Map.Len()}
+	return o.f.Print(r.withDryRun(o.DryRun, res, obj), func(w io.Writer, s *ui.Styles) error {
+		if o.DryRun {
+			return o.f.PrintDiff(w, s, res.Diff(obj.URL()), obj.URL())
+		}
+		_, err := fmt.Fprintf(w, "%s %s -> %s in %q\n", changeStyle(s, change).Render(string(change)), o.Source, o.Destination, obj.URL())
+		return err
+	})
 }
 
 type editResult struct {
@@ -251,6 +261,16 @@ type editResult struct {
 	Destination string          `json:"destination,omitempty"`
 	Change      imagemap.Change `json:"change"`
 	Entries     int             `json:"entries"`
+	DryRun      bool            `json:"dryRun,omitempty"`
+	Diff        *string         `json:"diff,omitempty"`
+}
+
+func (r editResult) withDryRun(dry bool, res *store.Result, obj store.Object) editResult {
+	if dry {
+		d := res.Diff(obj.URL())
+		r.DryRun, r.Diff = true, &d
+	}
+	return r
 }
 
 func changeStyle(s *ui.Styles, c imagemap.Change) lipgloss.Style {
@@ -268,21 +288,27 @@ type RemoveOptions struct {
 	f      *factory.Factory
 	loc    *factory.MapFlags
 	Source string
+	DryRun bool
 }
 
 func newRemove(f *factory.Factory, loc *factory.MapFlags) *cobra.Command {
 	o := &RemoveOptions{f: f, loc: loc}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:     "rm SOURCE",
 		Aliases: []string{"remove"},
 		Short:   "Remove the entry for a source image or repository",
-		Example: strings.ReplaceAll(`  NAME map rm atlanhq/atlan-teradata-app:3.1.4 --map image-map.yaml`, "NAME", f.Name),
-		Args:    cobra.ExactArgs(1),
+		Example: strings.ReplaceAll(`  NAME map rm atlanhq/atlan-teradata-app:3.1.4 --map image-map.yaml
+
+  # Show what would be removed, write nothing
+  NAME map rm atlanhq/atlan-teradata-app:3.1.4 --map image-map.yaml --dry-run`, "NAME", f.Name),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Source = args[0]
 			return o.Run(cmd.Context())
 		},
 	}
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "print the change to the map as a unified diff and write nothing")
+	return cmd
 }
 
 // Run edits the map.
@@ -292,10 +318,10 @@ func (o *RemoveOptions) Run(ctx context.Context) error {
 		return err
 	}
 	defer obj.Close()
-	if _, err := obj.Read(ctx); errors.Is(err, store.ErrNotFound) {
+	if _, _, err := obj.Read(ctx); errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("map rm: image map %q does not exist", obj.URL())
 	}
-	m, _, err := store.Update(ctx, obj, func(m *imagemap.ImageMap) error {
+	res, err := store.Update(ctx, obj, func(m *imagemap.ImageMap) error {
 		if err := m.Remove(o.Source); err != nil {
 			hint := ""
 			if k := m.NormalizedKey(o.Source); k != "" {
@@ -304,15 +330,18 @@ func (o *RemoveOptions) Run(ctx context.Context) error {
 			return fmt.Errorf("map rm: %w in %q%s", err, obj.URL(), hint)
 		}
 		return nil
-	})
+	}, store.DryRun(o.DryRun))
 	if err != nil {
 		return err
 	}
-	return o.f.Print(editResult{URL: obj.URL(), Source: o.Source, Change: imagemap.Removed, Entries: m.Len()},
-		func(w io.Writer, s *ui.Styles) error {
-			_, err := fmt.Fprintf(w, "%s %s from %q\n", s.Warn.Render("removed"), o.Source, obj.URL())
-			return err
-		})
+	r := editResult{URL: obj.URL(), Source: o.Source, Change: imagemap.Removed, Entries: res.Map.Len()}
+	return o.f.Print(r.withDryRun(o.DryRun, res, obj), func(w io.Writer, s *ui.Styles) error {
+		if o.DryRun {
+			return o.f.PrintDiff(w, s, res.Diff(obj.URL()), obj.URL())
+		}
+		_, err := fmt.Fprintf(w, "%s %s from %q\n", s.Warn.Render("removed"), o.Source, obj.URL())
+		return err
+	})
 }
 
 func plural(n int) string {
