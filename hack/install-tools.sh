@@ -28,6 +28,7 @@ job() {
 }
 
 job kube "$HACK_DIR/install-kube.sh"
+job registry "$HACK_DIR/install-registry.sh"
 
 failed=0
 for i in "${!pids[@]}"; do
@@ -42,3 +43,4 @@ done
 # Translate each installer's output into the variables the tests read.
 kube_bin=$(tail -n 1 "$out/kube.out")
 printf 'SDR_MIRROR_KUBE_BIN=%s\n' "$kube_bin"
+printf 'SDR_MIRROR_REGISTRY_BIN=%s\n' "$(tail -n 1 "$out/registry.out")"

@@ -13,6 +13,8 @@ SDR_MIRROR_LIB_SOURCED=1
 KUBE_VERSION=v1.32.13
 HELM3_VERSION=v3.22.0
 HELM4_VERSION=v4.3.1
+# CNCF Distribution from Debian bookworm (Distribution 2.8.2).
+REGISTRY_DEB_VERSION=2.8.2+ds1-1
 
 # Published version of the k8s.io/* staging modules matching KUBE_VERSION
 # (v1.32.13 -> v0.32.13).
