@@ -602,8 +602,10 @@ type blob struct {
 	streamed *int64
 }
 
-func (b *blob) Digest() (v1.Hash, error)            { return b.desc.Digest, nil }
-func (b *blob) DiffID() (v1.Hash, error)            { return v1.Hash{}, errors.New("diff ID of a copied blob is not needed") }
+func (b *blob) Digest() (v1.Hash, error) { return b.desc.Digest, nil }
+func (b *blob) DiffID() (v1.Hash, error) {
+	return v1.Hash{}, errors.New("diff ID of a copied blob is not needed")
+}
 func (b *blob) Size() (int64, error)                { return b.desc.Size, nil }
 func (b *blob) MediaType() (types.MediaType, error) { return b.desc.MediaType, nil }
 func (b *blob) Uncompressed() (io.ReadCloser, error) {

@@ -427,4 +427,3 @@ func TestParseMirrors(t *testing.T) {
 		}
 	}
 }
-
