@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	copycmd "github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/copy"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/mapcmd"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/resolve"
@@ -110,6 +111,7 @@ and kubeconfig come from Helm), or as kubectl-sdr_mirror directly.`,
 		resolve.NewCommand(f),
 		mapcmd.NewCommand(f),
 		version.NewCommand(f),
+		copycmd.NewCommand(f),
 	)
 	return root
 }
