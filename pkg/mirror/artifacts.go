@@ -15,7 +15,7 @@ var cosignSuffixes = []string{".sig", ".att", ".sbom"}
 // copyArtifacts copies, for every manifest the image copied unchanged, the
 // cosign signature, attestation and SBOM tags and the OCI referrers
 // (through the referrers API, or its tag fallback). It returns how many
-// artifacts are at the destination.
+// signatures and referrers are at the destination.
 func (c *Copier) copyArtifacts(ctx context.Context, j *job, res *ImageResult) (int, error) {
 	tags, err := c.sourceTags(ctx, j.srcRepo)
 	if err != nil {

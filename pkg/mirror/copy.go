@@ -48,7 +48,7 @@ type ImageResult struct {
 	// SourceDigest is the digest of the source reference.
 	SourceDigest string   `json:"sourceDigest,omitempty"`
 	Status       Status   `json:"status"`
-	Artifacts    int      `json:"artifacts,omitempty"`
+	Attached     int      `json:"attached,omitempty"` // signatures, attestations and referrers copied
 	Warnings     []string `json:"warnings,omitempty"`
 	Err          error    `json:"-"`
 	Error        string   `json:"error,omitempty"`
@@ -283,7 +283,7 @@ type job struct {
 	srcRepo  name.Repository // where blobs and manifests are read (mirror applied)
 	dstRepo  name.Repository
 	total    atomic.Int64
-	copied   []v1.Hash // manifests copied unchanged, whose artifacts travel too
+	copied   []v1.Hash // manifests copied unchanged, whose signatures and referrers travel too
 	copiedMu sync.Mutex
 }
 
@@ -391,7 +391,7 @@ func (c *Copier) copyImage(ctx context.Context, p Pair) ImageResult {
 	if err != nil {
 		return c.fail(p, err)
 	}
-	res.Artifacts = n
+	res.Attached = n
 	if err := c.pusher.Put(ctx, dstRef, *top); err != nil {
 		return c.fail(p, j.dst.wrap("writing "+dstRef.String(), err))
 	}
@@ -451,7 +451,7 @@ type node struct {
 }
 
 // manifestRefs is the union of the fields that reference content in image
-// manifests, indexes and artifact manifests.
+// manifests, indexes and OCI artefact manifests.
 type manifestRefs struct {
 	Manifests []v1.Descriptor `json:"manifests"`
 	Config    *v1.Descriptor  `json:"config"`

@@ -120,8 +120,8 @@ func TestCopyDistribution(t *testing.T) {
 			if !found {
 				t.Errorf("Referrers(%s) = %v, want %s among them", subject, im.Manifests, seeds[i].referrer)
 			}
-			if rep.Images[i].Artifacts < 2 {
-				t.Errorf("Copy(%q).Artifacts = %d, want at least 2 (signature and referrer)", p.Source, rep.Images[i].Artifacts)
+			if rep.Images[i].Attached < 2 {
+				t.Errorf("Copy(%q).Attached = %d, want at least 2 (signature and referrer)", p.Source, rep.Images[i].Attached)
 			}
 		}
 	})

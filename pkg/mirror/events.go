@@ -13,7 +13,7 @@ const (
 	BlobBytes EventKind = "bytes"
 	// ImageSkipped: the destination already has the source digest.
 	ImageSkipped EventKind = "skipped"
-	// ImageCopied: the image and its artifacts are at the destination.
+	// ImageCopied: the image, its signatures and referrers are at the destination.
 	ImageCopied EventKind = "copied"
 	// ImageFailed: Err says why.
 	ImageFailed EventKind = "failed"

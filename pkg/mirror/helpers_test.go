@@ -73,7 +73,7 @@ func (r *recorder) reset() []request {
 // inProcessRegistry serves go-containerregistry's registry on 127.0.0.1.
 func inProcessRegistry(t *testing.T, wrap func(http.Handler) http.Handler) (string, *recorder) {
 	t.Helper()
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true))
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true))
 	if wrap != nil {
 		h = wrap(h)
 	}
@@ -275,7 +275,7 @@ func (f *faultyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case n%11 == 0:
 		if hj, ok := w.(http.Hijacker); ok {
 			if c, _, err := hj.Hijack(); err == nil {
-				c.Close()
+				_ = c.Close()
 				return
 			}
 		}

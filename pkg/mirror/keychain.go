@@ -143,7 +143,7 @@ func (k helperKeychain) Resolve(target authn.Resource) (authn.Authenticator, err
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		// The helper's stderr may name the account, never a secret.
-		return nil, fmt.Errorf("getting credentials for registry %q from %s: %v: %s", host, k.helper, err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("getting credentials for registry %q from %s: %w: %s", host, k.helper, err, strings.TrimSpace(stderr.String()))
 	}
 	var c struct{ Username, Secret string }
 	if err := json.Unmarshal(stdout.Bytes(), &c); err != nil {

@@ -184,14 +184,14 @@ func WithCAFile(file string) Option {
 
 // WithRetry sets how often a request that failed with 408, 429, 5xx or a
 // dropped connection is tried in all, and the first backoff, doubled each
-// time up to max. A Retry-After header overrides the backoff (capped at
-// max). Default: 6 attempts, 500ms, 30s.
-func WithRetry(attempts int, initial, max time.Duration) Option {
+// time up to maxWait. A Retry-After header overrides the backoff (capped at
+// maxWait). Default: 6 attempts, 500ms, 30s.
+func WithRetry(attempts int, initial, maxWait time.Duration) Option {
 	return func(o *options) error {
-		if attempts < 1 || initial <= 0 || max < initial {
+		if attempts < 1 || initial <= 0 || maxWait < initial {
 			return errors.New("retry: want attempts >= 1 and 0 < initial <= max")
 		}
-		o.retry = retryPolicy{attempts: attempts, initial: initial, max: max}
+		o.retry = retryPolicy{attempts: attempts, initial: initial, max: maxWait}
 		return nil
 	}
 }
