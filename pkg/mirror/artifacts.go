@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // cosignSuffixes are the tags cosign attaches to sha256-<hex>.
@@ -36,7 +35,7 @@ func (c *Copier) copyArtifacts(ctx context.Context, j *job, res *ImageResult) (i
 			n++
 		}
 		subject := j.srcRepo.Digest(d.String())
-		idx, err := remote.Referrers(subject, remote.Reuse(c.puller), remote.WithContext(ctx))
+		idx, err := c.puller.Referrers(ctx, subject)
 		if err != nil {
 			return n, j.src.wrap("listing referrers of "+subject.String(), err)
 		}

@@ -68,7 +68,7 @@ type Report struct {
 // time; blobs are shared across the images of one Copy.
 type Copier struct {
 	o      *options
-	puller *remote.Puller
+	puller *pullers
 	pusher *remote.Pusher
 
 	emitMu sync.Mutex
@@ -133,17 +133,13 @@ func New(opts ...Option) (*Copier, error) {
 		remote.WithJobs(o.concurrency),
 		remote.WithUserAgent(o.userAgent),
 	}
-	puller, err := remote.NewPuller(ropts...)
-	if err != nil {
-		return nil, err
-	}
 	pusher, err := remote.NewPusher(ropts...)
 	if err != nil {
 		return nil, err
 	}
 	return &Copier{
 		o:       o,
-		puller:  puller,
+		puller:  &pullers{keychain: o.keychain, rt: rt, jobs: o.concurrency, reg: map[string]*registryPuller{}},
 		pusher:  pusher,
 		blobSem: make(chan struct{}, o.concurrency),
 		blobs:   map[string]*blobHome{},
@@ -545,7 +541,12 @@ func (c *Copier) ensureBlob(ctx context.Context, j *job, b v1.Descriptor) error 
 
 	l := &blob{ctx: ctx, c: c, j: j, desc: b}
 	if !found {
-		h.err = c.upload(ctx, j, l)
+		var first v1.Layer = l
+		if j.srcRepo.Registry == j.dstRepo.Registry && j.srcRepo != j.dstRepo {
+			// Same registry: mount from the source repository, no stream.
+			first = &remote.MountableLayer{Layer: l, Reference: j.srcRepo.Digest(b.Digest.String())}
+		}
+		h.err = c.upload(ctx, j, first)
 		close(h.done)
 		return h.err
 	}
