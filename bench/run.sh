@@ -71,7 +71,7 @@ measure() {
 	d0=$(requests "$dst")
 	if ! /usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$work/$tool.$phase.out" 2>&1; then
 		log "$tool $phase failed:"
-		tail -n 20 "$work/$tool.$phase.out" >&2
+		{ grep -iE 'error|fail|denied|refused' "$work/$tool.$phase.out" || tail -n 20 "$work/$tool.$phase.out"; } | head -n 20 >&2
 		secs=NaN kb=0
 	else
 		read -r secs kb <"$work/time"

@@ -161,20 +161,44 @@ func (c *Copier) emit(e Event) {
 // the report is complete either way.
 func (c *Copier) Copy(ctx context.Context, pairs []Pair) (*Report, error) {
 	rep := &Report{Images: make([]ImageResult, len(pairs))}
-	sem := make(chan struct{}, c.o.concurrency)
+	// Checking whether the destination has an image is two light manifest
+	// requests: up to checkFactor times the concurrency run at once.
+	// Copying is bounded by the concurrency itself.
+	checkSem := make(chan struct{}, checkFactor*c.o.concurrency)
+	copySem := make(chan struct{}, c.o.concurrency)
+	acquire := func(sem chan struct{}) error {
+		select {
+		case sem <- struct{}{}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	var wg sync.WaitGroup
 	for i, p := range pairs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				rep.Images[i] = c.fail(p, ctx.Err())
+			if err := acquire(checkSem); err != nil {
+				rep.Images[i] = c.fail(p, err)
 				return
 			}
-			defer func() { <-sem }()
-			rep.Images[i] = c.copyImage(ctx, p)
+			held := checkSem
+			defer func() {
+				if held != nil {
+					<-held
+				}
+			}()
+			enterCopy := func() error {
+				<-checkSem
+				held = nil
+				if err := acquire(copySem); err != nil {
+					return err
+				}
+				held = copySem
+				return nil
+			}
+			rep.Images[i] = c.copyImage(ctx, p, enterCopy)
 		}()
 	}
 	wg.Wait()
@@ -283,7 +307,7 @@ type job struct {
 	copiedMu sync.Mutex
 }
 
-func (c *Copier) copyImage(ctx context.Context, p Pair) ImageResult {
+func (c *Copier) copyImage(ctx context.Context, p Pair, enterCopy func() error) ImageResult {
 	srcRef, err := c.parse(p.Source)
 	if err != nil {
 		return c.fail(p, err)
@@ -304,6 +328,17 @@ func (c *Copier) copyImage(ctx context.Context, p Pair) ImageResult {
 		dstRepo: dstRef.Context(),
 	}
 	res := ImageResult{Source: p.Source, Destination: p.Destination}
+
+	// One HEAD on the destination, sent alongside the source's.
+	type head struct {
+		desc *v1.Descriptor
+		err  error
+	}
+	dstHead := make(chan head, 1)
+	go func() {
+		d, err := c.puller.Head(ctx, dstRef)
+		dstHead <- head{d, err}
+	}()
 
 	// The source digest: free for a digest reference, one HEAD otherwise.
 	var want v1.Hash
@@ -351,11 +386,12 @@ func (c *Copier) copyImage(ctx context.Context, p Pair) ImageResult {
 	}
 	res.Digest = want.String()
 
-	// One HEAD on the destination: skip when it already has the digest.
+	// Skip when the destination already has the digest.
 	if d, ok := dstRef.(name.Digest); ok && d.DigestStr() != want.String() {
 		return c.fail(p, fmt.Errorf("destination digest %s differs from the source's %s: give a tag, or the source's digest", d.DigestStr(), want))
 	}
-	have, err := c.puller.Head(ctx, dstRef)
+	h := <-dstHead
+	have, err := h.desc, h.err
 	switch {
 	case err == nil && have.Digest == want:
 		res.Status = StatusSkipped
@@ -365,6 +401,9 @@ func (c *Copier) copyImage(ctx context.Context, p Pair) ImageResult {
 		return c.fail(p, j.dst.wrap("checking "+dstRef.String(), err))
 	}
 
+	if err := enterCopy(); err != nil {
+		return c.fail(p, err)
+	}
 	if top == nil {
 		desc, err := c.puller.Get(ctx, pullRef.Context().Digest(want.String()))
 		if err != nil {

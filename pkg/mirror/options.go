@@ -17,6 +17,10 @@ import (
 // copied at once unless WithConcurrency says otherwise.
 const DefaultConcurrency = 8
 
+// checkFactor: skip checks (a manifest HEAD on each side) run at up to this
+// many times the concurrency, as they move no data.
+const checkFactor = 4
+
 // Option configures a Copier.
 type Option func(*options) error
 
