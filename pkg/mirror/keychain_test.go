@@ -80,4 +80,3 @@ func TestKeychainBadAuthFile(t *testing.T) {
 		t.Errorf("Keychain(%q) error = %v, want one naming the file and the flag", bad, err)
 	}
 }
-
