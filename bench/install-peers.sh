@@ -6,7 +6,7 @@
 # (skopeo). Prints the bin directory on stdout.
 set -euo pipefail
 
-# shellcheck source=../hack/lib.sh
+# shellcheck source=../hack/lib.sh source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/../hack/lib.sh"
 
 CRANE_VERSION=v0.22.1

@@ -14,7 +14,7 @@
 # Not part of `make test`. Everything runs on 127.0.0.1.
 set -euo pipefail
 
-# shellcheck source=../hack/lib.sh
+# shellcheck source=../hack/lib.sh source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/../hack/lib.sh"
 root=$(cd "$HACK_DIR/.." && pwd)
 
