@@ -307,27 +307,45 @@ type job struct {
 	copiedMu sync.Mutex
 }
 
-func (c *Copier) copyImage(ctx context.Context, p Pair, enterCopy func() error) ImageResult {
+// inspection is what a copy learns before moving anything.
+type inspection struct {
+	j       *job
+	res     ImageResult
+	pullRef name.Reference
+	dstRef  name.Reference
+	want    v1.Hash
+	top     *rawManifest   // set when already fetched (platform subset)
+	have    *v1.Descriptor // nil when the destination does not exist
+}
+
+// inspect resolves the source digest (the subset's, with WithPlatforms)
+// and what the destination holds: one manifest request to each registry.
+func (c *Copier) inspect(ctx context.Context, p Pair) (*inspection, error) {
 	srcRef, err := c.parse(p.Source)
 	if err != nil {
-		return c.fail(p, err)
+		return nil, err
 	}
 	dstRef, err := c.parse(p.Destination)
 	if err != nil {
-		return c.fail(p, err)
+		return nil, err
 	}
 	pullRef, err := c.pullFrom(srcRef)
 	if err != nil {
-		return c.fail(p, err)
+		return nil, err
 	}
-	j := &job{
-		pair:    p,
-		src:     side{"source", pullRef.Context().RegistryStr()},
-		dst:     side{"destination", dstRef.Context().RegistryStr()},
-		srcRepo: pullRef.Context(),
-		dstRepo: dstRef.Context(),
+	in := &inspection{
+		j: &job{
+			pair:    p,
+			src:     side{"source", pullRef.Context().RegistryStr()},
+			dst:     side{"destination", dstRef.Context().RegistryStr()},
+			srcRepo: pullRef.Context(),
+			dstRepo: dstRef.Context(),
+		},
+		res:     ImageResult{Source: p.Source, Destination: p.Destination},
+		pullRef: pullRef,
+		dstRef:  dstRef,
 	}
-	res := ImageResult{Source: p.Source, Destination: p.Destination}
+	j := in.j
 
 	// One HEAD on the destination, sent alongside the source's.
 	type head struct {
@@ -341,73 +359,142 @@ func (c *Copier) copyImage(ctx context.Context, p Pair, enterCopy func() error) 
 	}()
 
 	// The source digest: free for a digest reference, one HEAD otherwise.
-	var want v1.Hash
 	if d, ok := pullRef.(name.Digest); ok {
-		want, err = v1.NewHash(d.DigestStr())
-		if err != nil {
-			return c.fail(p, err)
+		if in.want, err = v1.NewHash(d.DigestStr()); err != nil {
+			return nil, err
 		}
 	} else {
 		desc, err := c.puller.Head(ctx, pullRef)
 		if err != nil {
-			return c.fail(p, j.src.wrap("reading "+pullRef.String(), err))
+			return nil, j.src.wrap("reading "+pullRef.String(), err)
 		}
-		want = desc.Digest
+		in.want = desc.Digest
 	}
-	res.SourceDigest = want.String()
+	in.res.SourceDigest = in.want.String()
 
 	// A platform subset is a new index: build it before comparing.
-	var top *rawManifest
 	if len(c.o.platforms) > 0 {
-		desc, err := c.puller.Get(ctx, pullRef.Context().Digest(want.String()))
+		desc, err := c.puller.Get(ctx, pullRef.Context().Digest(in.want.String()))
 		if err != nil {
-			return c.fail(p, j.src.wrap("reading "+pullRef.String(), err))
+			return nil, j.src.wrap("reading "+pullRef.String(), err)
 		}
+		in.top = &rawManifest{raw: desc.Manifest, mt: desc.MediaType}
 		if desc.MediaType.IsIndex() {
 			raw, err := c.subset(desc.Manifest)
 			if err != nil {
-				return c.fail(p, fmt.Errorf("%s: %w", pullRef, err))
+				return nil, fmt.Errorf("%s: %w", pullRef, err)
 			}
-			top = &rawManifest{raw: raw, mt: desc.MediaType}
+			in.top = &rawManifest{raw: raw, mt: desc.MediaType}
 			h, _, err := v1.SHA256(bytes.NewReader(raw))
 			if err != nil {
-				return c.fail(p, err)
+				return nil, err
 			}
-			if h != want {
-				w := fmt.Sprintf("copying platforms %s of %s: the destination index digest %s differs from the source's %s",
-					platformList(c.o.platforms), p.Source, h, want)
-				res.Warnings = append(res.Warnings, w)
-				c.emit(Event{Kind: Warning, Source: p.Source, Destination: p.Destination, Message: w})
+			if h != in.want {
+				in.res.Warnings = append(in.res.Warnings, fmt.Sprintf(
+					"copying platforms %s of %s: the destination index digest %s differs from the source's %s",
+					platformList(c.o.platforms), p.Source, h, in.want))
 			}
-			want = h
-		} else {
-			top = &rawManifest{raw: desc.Manifest, mt: desc.MediaType}
+			in.want = h
 		}
 	}
-	res.Digest = want.String()
+	in.res.Digest = in.want.String()
 
-	// Skip when the destination already has the digest.
-	if d, ok := dstRef.(name.Digest); ok && d.DigestStr() != want.String() {
-		return c.fail(p, fmt.Errorf("destination digest %s differs from the source's %s: give a tag, or the source's digest", d.DigestStr(), want))
+	if d, ok := dstRef.(name.Digest); ok && d.DigestStr() != in.want.String() {
+		return nil, fmt.Errorf("destination digest %s differs from the source's %s: give a tag, or the source's digest", d.DigestStr(), in.want)
 	}
 	h := <-dstHead
-	have, err := h.desc, h.err
 	switch {
-	case err == nil && have.Digest == want:
-		res.Status = StatusSkipped
-		c.emit(Event{Kind: ImageSkipped, Source: p.Source, Destination: p.Destination, Digest: want.String()})
-		return res
-	case err != nil && !isNotFound(err):
-		return c.fail(p, j.dst.wrap("checking "+dstRef.String(), err))
+	case h.err == nil:
+		in.have = h.desc
+	case !isNotFound(h.err):
+		return nil, j.dst.wrap("checking "+dstRef.String(), h.err)
+	}
+	return in, nil
+}
+
+// Inspection is what the destination holds for one Pair.
+type Inspection struct {
+	Source      string `json:"source"`
+	Destination string `json:"destination"`
+	// Digest is what a copy would write: the source digest, or the
+	// platform subset's.
+	Digest       string `json:"digest,omitempty"`
+	SourceDigest string `json:"sourceDigest,omitempty"`
+	// DestinationDigest is empty when the destination does not exist.
+	DestinationDigest string `json:"destinationDigest,omitempty"`
+	Err               error  `json:"-"`
+}
+
+// Present reports whether the destination already has the digest.
+func (i Inspection) Present() bool {
+	return i.Err == nil && i.Digest != "" && i.DestinationDigest == i.Digest
+}
+
+// Check looks at every pair without copying: one manifest request to each
+// registry per image (plus one handshake per registry). The plan uses it
+// to tell ok, missing and drift apart.
+func (c *Copier) Check(ctx context.Context, pairs []Pair) []Inspection {
+	out := make([]Inspection, len(pairs))
+	sem := make(chan struct{}, checkFactor*c.o.concurrency)
+	var wg sync.WaitGroup
+	for i, p := range pairs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = Inspection{Source: p.Source, Destination: p.Destination}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				out[i].Err = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			in, err := c.inspect(ctx, p)
+			if err != nil {
+				out[i].Err = fmt.Errorf("checking %q against %q: %w", p.Source, p.Destination, err)
+				return
+			}
+			out[i].Digest, out[i].SourceDigest = in.res.Digest, in.res.SourceDigest
+			if in.have != nil {
+				out[i].DestinationDigest = in.have.Digest.String()
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// ErrDrift marks a destination tag that holds a different image than the
+// source, left alone without WithOverwrite.
+var ErrDrift = errors.New("destination holds a different image")
+
+func (c *Copier) copyImage(ctx context.Context, p Pair, enterCopy func() error) ImageResult {
+	in, err := c.inspect(ctx, p)
+	if err != nil {
+		return c.fail(p, err)
+	}
+	j, res, want, top := in.j, in.res, in.want, in.top
+	for _, w := range res.Warnings {
+		c.emit(Event{Kind: Warning, Source: p.Source, Destination: p.Destination, Message: w})
+	}
+	if in.have != nil {
+		if in.have.Digest == want {
+			res.Status = StatusSkipped
+			c.emit(Event{Kind: ImageSkipped, Source: p.Source, Destination: p.Destination, Digest: want.String()})
+			return res
+		}
+		if !c.o.overwrite {
+			return c.fail(p, fmt.Errorf("destination has digest %s, the source %s: pass --overwrite to replace it: %w", in.have.Digest, want, ErrDrift))
+		}
 	}
 
 	if err := enterCopy(); err != nil {
 		return c.fail(p, err)
 	}
 	if top == nil {
-		desc, err := c.puller.Get(ctx, pullRef.Context().Digest(want.String()))
+		desc, err := c.puller.Get(ctx, in.pullRef.Context().Digest(want.String()))
 		if err != nil {
-			return c.fail(p, j.src.wrap("reading "+pullRef.String(), err))
+			return c.fail(p, j.src.wrap("reading "+in.pullRef.String(), err))
 		}
 		top = &rawManifest{raw: desc.Manifest, mt: desc.MediaType}
 	}
@@ -427,8 +514,8 @@ func (c *Copier) copyImage(ctx context.Context, p Pair, enterCopy func() error) 
 		return c.fail(p, err)
 	}
 	res.Attached = n
-	if err := c.pusher.Put(ctx, dstRef, *top); err != nil {
-		return c.fail(p, j.dst.wrap("writing "+dstRef.String(), err))
+	if err := c.pusher.Put(ctx, in.dstRef, *top); err != nil {
+		return c.fail(p, j.dst.wrap("writing "+in.dstRef.String(), err))
 	}
 	res.Status = StatusCopied
 	c.emit(Event{Kind: ImageCopied, Source: p.Source, Destination: p.Destination, Digest: want.String(), Total: j.total.Load()})

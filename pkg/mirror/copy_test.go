@@ -475,3 +475,45 @@ func TestReferrersAPIAndProgress(t *testing.T) {
 		t.Errorf("progress: %d of %d bytes reported done, want all of them", done, total)
 	}
 }
+
+// TestCheckAndDrift inspects without copying, refuses to replace a tag that
+// holds another image, and replaces it with WithOverwrite.
+func TestCheckAndDrift(t *testing.T) {
+	src, _ := inProcessRegistry(t, nil)
+	dst, dstRec := inProcessRegistry(t, nil)
+	seeds, pairs := mirrorSet(t, src, dst)
+	one := pairs[:1]
+
+	in := newCopier(t).Check(ctx(t), one)
+	if in[0].Err != nil || in[0].Present() || in[0].DestinationDigest != "" || in[0].SourceDigest != seeds[0].index.String() {
+		t.Errorf("Check before copying = %+v, want source digest %s and no destination", in[0], seeds[0].index)
+	}
+	for _, r := range dstRec.reset() {
+		if r.Method != http.MethodHead && r.Method != http.MethodGet {
+			t.Errorf("Check wrote to the destination: %s %s", r.Method, r.Path)
+		}
+	}
+	if _, err := newCopier(t).Copy(ctx(t), one); err != nil {
+		t.Fatal(err)
+	}
+	if in := newCopier(t).Check(ctx(t), one); !in[0].Present() {
+		t.Errorf("Check after copying = %+v, want present", in[0])
+	}
+
+	// app-a:2.0 onto the tag that holds app-a:1.0.
+	drift := []mirror.Pair{{Source: pairs[1].Source, Destination: pairs[0].Destination}}
+	_, err := newCopier(t).Copy(ctx(t), drift)
+	if !errors.Is(err, mirror.ErrDrift) || !strings.Contains(err.Error(), "--overwrite") {
+		t.Errorf("Copy onto a drifted tag: error %v, want ErrDrift naming --overwrite", err)
+	}
+	if got := headDigest(t, pairs[0].Destination); got != seeds[0].index {
+		t.Errorf("drifted tag now %s, want it left at %s", got, seeds[0].index)
+	}
+	rep, err := newCopier(t, mirror.WithOverwrite(true)).Copy(ctx(t), drift)
+	if err != nil || rep.Images[0].Status != mirror.StatusCopied {
+		t.Fatalf("Copy --overwrite: %v, %+v", err, rep.Images)
+	}
+	if got := headDigest(t, pairs[0].Destination); got != seeds[1].index {
+		t.Errorf("overwritten tag = %s, want %s", got, seeds[1].index)
+	}
+}

@@ -35,6 +35,7 @@ type options struct {
 	caFiles     []string
 	retry       retryPolicy
 	userAgent   string
+	overwrite   bool
 }
 
 func defaultOptions() *options {
@@ -196,6 +197,16 @@ func WithRetry(attempts int, initial, maxWait time.Duration) Option {
 			return errors.New("retry: want attempts >= 1 and 0 < initial <= max")
 		}
 		o.retry = retryPolicy{attempts: attempts, initial: initial, max: maxWait}
+		return nil
+	}
+}
+
+// WithOverwrite replaces a destination tag that holds a different image
+// (drift). Default false: such an image fails with ErrDrift and is left
+// as it is.
+func WithOverwrite(overwrite bool) Option {
+	return func(o *options) error {
+		o.overwrite = overwrite
 		return nil
 	}
 }

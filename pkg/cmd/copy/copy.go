@@ -22,6 +22,7 @@ type Options struct {
 	Registry    registryflags.Flags
 	Concurrency int
 	Platforms   []string
+	Overwrite   bool
 	Pairs       []mirror.Pair
 
 	opts []mirror.Option
@@ -43,7 +44,8 @@ by several images cross the network once and are mounted into the other reposito
 the destination registry. Cosign signatures, attestations and SBOMs
 (sha256-<digest>.sig/.att/.sbom) and OCI referrers travel with the image. Throttled
 (429) and failing (5xx) requests are retried, honouring Retry-After; rerunning an
-interrupted copy finishes it without copying again what is there.
+interrupted copy finishes it without copying again what is there. A destination tag that
+holds a different image is reported and left alone unless --overwrite is given.
 
 Credentials come from docker's config.json and credential helpers, podman's auth.json,
 the GCR/GAR, ECR and ACR credential sources, and --registry-auth-file.`,
@@ -77,6 +79,7 @@ the GCR/GAR, ECR and ACR credential sources, and --registry-auth-file.`,
 	}
 	o.Registry.AddFlags(cmd.Flags())
 	cmd.Flags().IntVar(&o.Concurrency, "concurrency", mirror.DefaultConcurrency, "images, and separately blobs, copied at once")
+	cmd.Flags().BoolVar(&o.Overwrite, "overwrite", false, "replace a destination tag that holds a different image (by default it is reported and left alone)")
 	cmd.Flags().StringSliceVar(&o.Platforms, "platform", nil, "copy only these platforms of an index, as os/arch[/variant],... (changes the index digest)")
 	return cmd
 }
@@ -87,7 +90,7 @@ func (o *Options) Complete() error {
 	if err != nil {
 		return err
 	}
-	o.opts = append(opts, mirror.WithConcurrency(o.Concurrency), mirror.WithPlatforms(o.Platforms...))
+	o.opts = append(opts, mirror.WithConcurrency(o.Concurrency), mirror.WithPlatforms(o.Platforms...), mirror.WithOverwrite(o.Overwrite))
 	return nil
 }
 
