@@ -90,11 +90,17 @@ for phase in cold noop; do
 	measure sdr-mirror "$phase" dst-engine "$work/kubectl-sdr_mirror" copy "${args[@]}" --concurrency "$conc" -o json
 done
 
-# crane: one `crane copy` per image, $conc at a time.
+# crane: one `crane copy` per image; repositories $conc at a time, the
+# images of one repository one after another (parallel crane processes
+# pushing the same blob into one repository race, and Distribution rejects
+# the loser with DIGEST_INVALID).
 dst=$(start_registry dst-crane)
-while read -r ref; do printf '%s %s\n' "$ref" "$dst/${ref#*/}"; done <"$work/images.txt" >"$work/crane.pairs"
+awk -v dst="$dst" '{ split($0, p, "/"); repo = p[2] "/" substr(p[3], 1, index(p[3], ":") - 1)
+	rest = $0; sub(/^[^\/]*\//, "", rest)
+	cmds[repo] = cmds[repo] (cmds[repo] ? " && " : "") "crane copy --insecure " $0 " " dst "/" rest }
+	END { for (r in cmds) print cmds[r] }' "$work/images.txt" >"$work/crane.cmds"
 for phase in cold noop; do
-	measure crane "$phase" dst-crane xargs -P "$conc" -L 1 crane copy --insecure <"$work/crane.pairs"
+	measure crane "$phase" dst-crane xargs -P "$conc" -I{} sh -c {} <"$work/crane.cmds"
 done
 
 # regsync: one config, type image per pair, $conc in parallel.
