@@ -10,6 +10,7 @@
 # (GNU time), and the requests each registry logged.
 #
 #   BENCH_REPOS=8 BENCH_TAGS=3 BENCH_BASE_MB=40 BENCH_OWN_MB=4 BENCH_CONCURRENCY=8
+#   BENCH_NOOP_RUNS=5 (the no-op time is the median of these runs)
 #
 # Not part of `make test`. Everything runs on 127.0.0.1.
 set -euo pipefail
@@ -23,6 +24,7 @@ tags=${BENCH_TAGS:-3}
 base_mb=${BENCH_BASE_MB:-40}
 own_mb=${BENCH_OWN_MB:-4}
 conc=${BENCH_CONCURRENCY:-8}
+noop_runs=${BENCH_NOOP_RUNS:-5}
 
 work=$(mktemp -d)
 pids=()
@@ -63,23 +65,31 @@ log "seeded $nimg images, $((bytes / 1000000)) MB stored"
 results="$work/results.tsv"
 : >"$results"
 
-# measure TOOL PHASE DST CMD... — run CMD under GNU time, record the row.
+# measure TOOL PHASE DST CMD... — run CMD under GNU time and record the
+# row: the cold phase once; the no-op phase $noop_runs times, keeping the
+# median time, the highest peak and the requests of one run.
 measure() {
-	local tool=$1 phase=$2 dst=$3 s0 d0 s1 d1 secs kb
+	local tool=$1 phase=$2 dst=$3 s0 d0 s1 d1 secs kb runs=1 i times=() peak=0
 	shift 3
+	[[ $phase == noop ]] && runs=$noop_runs
 	s0=$(requests src)
 	d0=$(requests "$dst")
-	if ! /usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$work/$tool.$phase.out" 2>&1; then
-		log "$tool $phase failed:"
-		{ grep -iE 'error|fail|denied|refused' "$work/$tool.$phase.out" || tail -n 20 "$work/$tool.$phase.out"; } | head -n 20 >&2
-		secs=NaN kb=0
-	else
+	for ((i = 0; i < runs; i++)); do
+		if ! /usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$work/$tool.$phase.out" 2>&1; then
+			log "$tool $phase failed:"
+			{ grep -iE 'error|fail|denied|refused' "$work/$tool.$phase.out" || tail -n 20 "$work/$tool.$phase.out"; } | head -n 20 >&2
+			times=(NaN) peak=0
+			break
+		fi
 		read -r secs kb <"$work/time"
-	fi
+		times+=("$secs")
+		((kb > peak)) && peak=$kb
+	done
+	secs=$(printf '%s\n' "${times[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
 	s1=$(requests src)
 	d1=$(requests "$dst")
-	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$phase" "$secs" "$((kb / 1024))" "$((s1 - s0))" "$((d1 - d0))" >>"$results"
-	log "$tool $phase: ${secs}s, peak $((kb / 1024)) MB, requests source $((s1 - s0)) destination $((d1 - d0))"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$phase" "$secs" "$((peak / 1024))" "$(((s1 - s0) / runs))" "$(((d1 - d0) / runs))" >>"$results"
+	log "$tool $phase: ${secs}s (median of ${#times[@]}), peak $((peak / 1024)) MB, requests per run source $(((s1 - s0) / runs)) destination $(((d1 - d0) / runs))"
 }
 
 # The engine: one process, every image.
@@ -126,7 +136,7 @@ for phase in cold noop; do
 done
 
 # Report.
-printf '\n%d images, %d MB of blobs in the source; concurrency %s\n\n' "$nimg" "$((bytes / 1000000))" "$conc"
+printf '\n%d images, %d MB of blobs in the source; concurrency %s; no-op: median of %s runs\n\n' "$nimg" "$((bytes / 1000000))" "$conc" "$noop_runs"
 awk -F'\t' '
 	{ t[$1, $2] = $3; tools[$1] = 1; rows[NR] = $0 }
 	END {
