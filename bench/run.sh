@@ -110,7 +110,7 @@ awk -v dst="$dst" '{ split($0, p, "/"); repo = p[2] "/" substr(p[3], 1, index(p[
 	cmds[repo] = cmds[repo] (cmds[repo] ? " && " : "") "crane copy --insecure " $0 " " dst "/" rest }
 	END { for (r in cmds) print cmds[r] }' "$work/images.txt" >"$work/crane.cmds"
 for phase in cold noop; do
-	measure crane "$phase" dst-crane xargs -P "$conc" -I{} sh -c {} <"$work/crane.cmds"
+	measure crane "$phase" dst-crane xargs -a "$work/crane.cmds" -P "$conc" -I{} sh -c {}
 done
 
 # regsync: one config, type image per pair, $conc in parallel.
