@@ -27,10 +27,13 @@ conc=${BENCH_CONCURRENCY:-8}
 noop_runs=${BENCH_NOOP_RUNS:-5}
 
 work=$(mktemp -d)
-pids=()
+# Registry PIDs go to a file: start_registry runs in a command substitution,
+# a subshell whose variables are lost.
 cleanup() {
 	local p
-	for p in "${pids[@]}"; do stop_process "$p" >/dev/null 2>&1 || true; done
+	if [[ -f $work/pids ]]; then
+		while read -r p; do stop_process "$p" >/dev/null 2>&1 || true; done <"$work/pids"
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -46,7 +49,7 @@ need skopeo crane regsync /usr/bin/time
 start_registry() {
 	local out
 	out=$("$HACK_DIR/registry-up.sh" "$work/$1")
-	pids+=("${out#* }")
+	printf '%s\n' "${out#* }" >>"$work/pids"
 	printf '%s\n' "${out% *}"
 }
 
