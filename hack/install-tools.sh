@@ -31,6 +31,7 @@ job kube "$HACK_DIR/install-kube.sh"
 job helm "$HACK_DIR/install-helm.sh" all
 job cosign "$HACK_DIR/install-cosign.sh"
 job objectstores "$HACK_DIR/install-objectstores.sh"
+job registry "$HACK_DIR/install-registry.sh"
 
 failed=0
 for i in "${!pids[@]}"; do
@@ -54,3 +55,4 @@ printf 'SDR_MIRROR_HELM4=%s\n' "$helm4_bin/helm"
 printf 'SDR_MIRROR_COSIGN_BIN=%s\n' "$(tail -n 1 "$out/cosign.out")"
 # install-objectstores.sh prints its KEY=VALUE lines itself.
 grep -E '^SDR_MIRROR_[A-Z_]+=' "$out/objectstores.out"
+printf 'SDR_MIRROR_REGISTRY_BIN=%s\n' "$(tail -n 1 "$out/registry.out")"

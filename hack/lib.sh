@@ -16,6 +16,8 @@ HELM4_VERSION=v4.3.1
 VERSITYGW_VERSION=v1.8.0
 FAKE_GCS_VERSION=v1.56.1
 AZURITE_VERSION=3.35.0
+# CNCF Distribution from Debian bookworm (Distribution 2.8.2).
+REGISTRY_DEB_VERSION=2.8.2+ds1-1
 
 # Published version of the k8s.io/* staging modules matching KUBE_VERSION
 # (v1.32.13 -> v0.32.13).

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	copycmd "github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/copy"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/images"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/mapcmd"
@@ -114,6 +115,7 @@ and kubeconfig come from Helm), or as kubectl-sdr_mirror directly.`,
 		version.NewCommand(f),
 		images.NewCommand(f),
 		verifycmd.NewCommand(f),
+		copycmd.NewCommand(f),
 	)
 	return root
 }
