@@ -15,12 +15,15 @@ GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(SDR_MIRROR_CACHE)/golangci-lint/$(GOLANGCI_LINT_VERSION)/golangci-lint
 FUZZTIME ?= 30s
 
-.PHONY: all build test unit lint fmt verify fuzz clean
+.PHONY: all build demo test unit lint fmt verify fuzz clean
 
 all: build
 
 build: ## build bin/kubectl-sdr_mirror
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-sdr-mirror
+
+demo: build ## a real sync on loopback: registries, latest-releases, signed images, a file:// bucket
+	$(GO) run ./hack/demo $(BIN)
 
 test: build ## go vet and every test, with the real components they need
 	$(GO) vet ./...

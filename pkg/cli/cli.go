@@ -17,6 +17,7 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/images"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/mapcmd"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/resolve"
+	synccmd "github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/sync"
 	verifycmd "github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/verify"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/version"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
@@ -110,6 +111,8 @@ and kubeconfig come from Helm), or as kubectl-sdr_mirror directly.`,
 	mustComplete(root.RegisterFlagCompletionFunc("color", cobra.FixedCompletions(ui.ColorModes, cobra.ShellCompDirectiveNoFileComp)))
 
 	root.AddCommand(
+		synccmd.NewSyncCommand(f),
+		synccmd.NewDiffCommand(f, func(code int) error { return &ExitCodeError{Code: code} }),
 		resolve.NewCommand(f),
 		mapcmd.NewCommand(f),
 		version.NewCommand(f),

@@ -787,3 +787,19 @@ func (r *countingReader) Close() error {
 }
 
 var _ authn.Keychain = configKeychain{}
+
+// SourceRemote is how this copier reads a source: the reference to fetch
+// (its registry's mirror, when one is configured; plain HTTP where asked)
+// and the remote options (credentials, CA, retries). The signature gate
+// reads signatures through it, so it sees what the copy sees.
+func (c *Copier) SourceRemote(source string) (name.Reference, []remote.Option, error) {
+	ref, err := c.parse(source)
+	if err != nil {
+		return nil, nil, err
+	}
+	pull, err := c.pullFrom(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pull, []remote.Option{remote.WithAuthFromKeychain(c.o.keychain), remote.WithTransport(c.puller.rt)}, nil
+}

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 )
 
 // State is where a needed image stands.
@@ -29,14 +29,11 @@ const (
 // States lists every state in display order.
 var States = []State{Error, Unverified, Drift, Missing, Unmapped, Unchecked, OK}
 
-// ErrNotFound is returned by a Registry for a reference that does not exist.
-var ErrNotFound = errors.New("not found")
-
-// Registry answers digest questions about references.
+// Registry looks at sources and destinations without copying: for each
+// pair, the source digest and what the destination holds. The copy engine
+// (mirror.Copier) is one.
 type Registry interface {
-	// Digest returns the digest of ref ("sha256:…"), or an error wrapping
-	// ErrNotFound when it does not exist.
-	Digest(ctx context.Context, ref string) (string, error)
+	Check(ctx context.Context, pairs []mirror.Pair) []mirror.Inspection
 }
 
 // Item is one needed source image in the plan.
@@ -52,6 +49,10 @@ type Item struct {
 	Entry   *imagemap.Entry `json:"entry,omitempty"`
 	Error   string          `json:"error,omitempty"`
 	Warning string          `json:"warning,omitempty"`
+	// Signer is who signed the source, when sync verified it.
+	Signer *imagemap.Signer `json:"signer,omitempty"`
+	// Done says what sync did: "copied", "mapped" or "copied, mapped".
+	Done string `json:"done,omitempty"`
 }
 
 // NeedsCopy reports whether sync copies this image (drift only with
@@ -100,11 +101,10 @@ func (p *Plan) InSync() bool {
 }
 
 type options struct {
-	target      string
-	keepPath    bool
-	registry    Registry
-	concurrency int
-	mapURL      string
+	target   string
+	keepPath bool
+	registry Registry
+	mapURL   string
 }
 
 // Option configures Build.
@@ -124,16 +124,13 @@ func WithKeepPath(keep bool) Option { return func(o *options) { o.keepPath = kee
 // offline and mapped images are unchecked.
 func WithRegistry(r Registry) Option { return func(o *options) { o.registry = r } }
 
-// WithConcurrency bounds parallel registry checks (default 16).
-func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = max(1, n) } }
-
 // WithMapURL names the map in the plan.
 func WithMapURL(u string) Option { return func(o *options) { o.mapURL = u } }
 
 // Build makes the plan. m is the image map, or nil when the SDR has none
 // configured (then the prefix rewrite applies and nothing is unmapped).
 func Build(ctx context.Context, needs []inventory.Item, m *imagemap.ImageMap, opts ...Option) (*Plan, error) {
-	o := options{concurrency: 16}
+	o := options{}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -175,7 +172,7 @@ func Build(ctx context.Context, needs []inventory.Item, m *imagemap.ImageMap, op
 		}
 	}
 	if o.registry != nil {
-		check(ctx, items, o)
+		check(ctx, items, o.registry)
 	} else {
 		for i := range items {
 			if items[i].State == "" {
@@ -280,47 +277,29 @@ func pathOf(repo string) string {
 }
 
 // check asks the registries for the source and destination digests of
-// every item, concurrently, and sets the states.
-func check(ctx context.Context, items []Item, o options) {
-	sem := make(chan struct{}, o.concurrency)
-	var wg sync.WaitGroup
-	for i := range items {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(it *Item) {
-			defer func() { <-sem; wg.Done() }()
-			checkOne(ctx, it, o.registry)
-		}(&items[i])
+// every item in one batch and sets the states.
+func check(ctx context.Context, items []Item, r Registry) {
+	pairs := make([]mirror.Pair, len(items))
+	for i, it := range items {
+		pairs[i] = mirror.Pair{Source: it.Source, Destination: it.Resolved}
 	}
-	wg.Wait()
+	for i, in := range r.Check(ctx, pairs) {
+		setState(&items[i], in)
+	}
 }
 
-func checkOne(ctx context.Context, it *Item, r Registry) {
-	src, _ := imagemap.ParseReference(it.Source)
-	if src.Digest != "" {
-		it.Digest = src.Digest
-	} else {
-		d, err := r.Digest(ctx, it.Source)
-		if err != nil {
-			it.State, it.Error = Error, fmt.Sprintf("reading source %q: %v", it.Source, err)
-			return
-		}
-		it.Digest = d
+func setState(it *Item, in mirror.Inspection) {
+	if in.Err != nil {
+		it.State, it.Error = Error, in.Err.Error()
+		return
 	}
-	d, err := r.Digest(ctx, it.Resolved)
+	it.Digest, it.TargetDigest = in.Digest, in.DestinationDigest
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case in.DestinationDigest == "":
 		if it.State != Unmapped {
 			it.State = Missing
 		}
-		return
-	case err != nil:
-		it.State, it.Error = Error, fmt.Sprintf("reading destination %q: %v", it.Resolved, err)
-		return
-	}
-	it.TargetDigest = d
-	switch {
-	case d != it.Digest:
+	case in.DestinationDigest != in.Digest:
 		it.State = Drift
 	case it.State != Unmapped:
 		it.State = OK

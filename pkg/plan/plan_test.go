@@ -8,20 +8,31 @@ import (
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 )
 
 // fakeRegistry answers digests from a table; "!err" values are errors.
 type fakeRegistry map[string]string
 
-func (f fakeRegistry) Digest(_ context.Context, ref string) (string, error) {
-	d, ok := f[ref]
-	switch {
-	case !ok:
-		return "", fmt.Errorf("%s: %w", ref, ErrNotFound)
-	case d == "!err":
-		return "", fmt.Errorf("UNAUTHORIZED: authentication required")
+func (f fakeRegistry) Check(_ context.Context, pairs []mirror.Pair) []mirror.Inspection {
+	out := make([]mirror.Inspection, len(pairs))
+	for i, p := range pairs {
+		in := mirror.Inspection{Source: p.Source, Destination: p.Destination}
+		src, ok := f[p.Source]
+		if ref, err := imagemap.ParseReference(p.Source); err == nil && ref.Digest != "" {
+			src, ok = ref.Digest, true
+		}
+		switch {
+		case !ok:
+			in.Err = fmt.Errorf("source %q: not found", p.Source)
+		case src == "!err":
+			in.Err = fmt.Errorf("source registry: reading %q: UNAUTHORIZED: authentication required", p.Source)
+		default:
+			in.Digest, in.SourceDigest, in.DestinationDigest = src, src, f[p.Destination]
+		}
+		out[i] = in
 	}
-	return d, nil
+	return out
 }
 
 const (

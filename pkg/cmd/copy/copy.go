@@ -106,7 +106,7 @@ func (o *Options) Validate() error {
 func (o *Options) Run(ctx context.Context) error {
 	es := o.f.ErrStyles()
 	progress := ui.NewProgress(o.f.IO.ErrOut, es, ui.IsTerminal(o.f.IO.ErrOut), len(o.Pairs))
-	c, err := mirror.New(append(o.opts, mirror.WithProgress(func(e mirror.Event) { render(progress, e) }))...)
+	c, err := mirror.New(append(o.opts, mirror.WithProgress(func(e mirror.Event) { Render(progress, e) }))...)
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,8 @@ func (o *Options) Run(ctx context.Context) error {
 	return fmt.Errorf("%d of %d images failed to copy (each error is above); rerun to finish, completed images are skipped", failed, len(rep.Images))
 }
 
-func render(p *ui.Progress, e mirror.Event) {
+// Render draws one copy engine event on p; sync uses it too.
+func Render(p *ui.Progress, e mirror.Event) {
 	switch e.Kind {
 	case mirror.ImageStarted:
 		p.AddTotal(e.Total)

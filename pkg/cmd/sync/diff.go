@@ -1,0 +1,106 @@
+package synccmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/plan"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
+)
+
+// Exit codes of diff --detailed-exitcode, as helm-diff has them.
+const (
+	exitInSync   = 0
+	exitWorkToDo = 2
+)
+
+// DiffOptions are the diff command's inputs.
+type DiffOptions struct {
+	Options
+	Offline          bool
+	DetailedExitCode bool
+}
+
+// NewDiffCommand returns the diff command.
+func NewDiffCommand(f *factory.Factory, exit func(code int) error) *cobra.Command {
+	o := &DiffOptions{Options: Options{f: f}}
+	cmd := &cobra.Command{
+		Use:   "diff",
+		Short: "Show which images the SDR needs that are not mirrored and mapped",
+		Long: `Compare the images the SDR needs with its image map and the registries, resolving
+each image exactly as the SDR does, and show its state:
+
+  ok          the resolved image is in the target registry with the source's digest
+  unmapped    no map entry: the SDR would pull the blocked public image (sync copies and maps it)
+  missing     mapped, but the destination does not exist (sync copies it)
+  drift       the destination holds another digest (sync copies only with --overwrite)
+  unverified  the source's signature check failed (never copied or mapped)
+  error       a registry or auth error, with its cause
+  unchecked   mapped; registries not consulted (--offline)
+
+Map entries no needed image uses are listed as stale. The images come from the SDR's
+Helm releases, Atlan's latest-releases endpoint and/or an images file (--from).`,
+		Example: strings.ReplaceAll(`  # The SDR in namespace atlan, plus what the next reconcile wants
+  ATLAN_API_TOKEN=... NAME diff -n atlan --atlan-url https://acme.atlan.com
+
+  # In CI: exit 2 when there is work to do
+  NAME diff -n atlan --detailed-exitcode -o json
+
+  # No cluster: an images file against the map in a bucket
+  NAME diff --from file --images-file images.txt --bucket s3://sdr-bucket?region=eu-west-1 \
+      --image-map-path sdr/image-map.yaml --target registry.example.com/atlan
+
+  # Without registry checks
+  NAME diff -n atlan --offline`, "NAME", f.Name),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			code, err := o.Run(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return exit(code)
+			}
+			return nil
+		},
+	}
+	o.addFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&o.Offline, "offline", false, "do not consult the registries: mapped images are unchecked")
+	cmd.Flags().BoolVar(&o.DetailedExitCode, "detailed-exitcode", false, "exit 0 when in sync, 2 when there is work to do, 1 on error")
+	return cmd
+}
+
+// Run prints the plan and returns the exit code.
+func (o *DiffOptions) Run(ctx context.Context) (int, error) {
+	if err := o.validate(); err != nil {
+		return 1, err
+	}
+	items, err := o.complete(ctx)
+	if err != nil {
+		return 1, err
+	}
+	if o.mapObj != nil {
+		defer o.mapObj.Close()
+	}
+	p, err := o.buildPlan(ctx, items, o.Offline)
+	if err != nil {
+		return 1, err
+	}
+	r := Report{Plan: p, Release: o.release(sdr.BlockAuto), Skipped: o.skipped}
+	if err := o.f.Print(r, func(w io.Writer, s *ui.Styles) error { return table(w, s, r, o.Why, false) }); err != nil {
+		return 1, err
+	}
+	if n := p.Summary[plan.Error]; n > 0 {
+		return 1, fmt.Errorf("%d images could not be checked (see the error column)", n)
+	}
+	if o.DetailedExitCode && !p.InSync() {
+		return exitWorkToDo, nil
+	}
+	return exitInSync, nil
+}

@@ -1,0 +1,194 @@
+package synccmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	copycmd "github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/copy"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/plan"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
+)
+
+// SyncOptions are the sync command's inputs.
+type SyncOptions struct {
+	Options
+	Block     factory.BlockFlag
+	DryRun    bool
+	Overwrite bool
+	Prune     bool
+}
+
+// NewSyncCommand returns the sync command.
+func NewSyncCommand(f *factory.Factory) *cobra.Command {
+	o := &SyncOptions{Options: Options{f: f}}
+	cmd := &cobra.Command{
+		Use:   "sync",
+		Short: "Verify, mirror and map every image the SDR needs",
+		Long: `Do what diff shows: verify the cosign signature of each image that needs work, copy it
+into the target registry (whole multi-arch index, digests preserved, signatures along),
+then add its entry to the image map and record its provenance in the lock file beside
+the map (<map key>.lock.json), in one conditional write that merges with concurrent
+writers.
+
+An image that fails verification is never copied or mapped; drift is copied only with
+--overwrite; stale entries are removed only with --prune. The map never gains an entry
+for an image that is not in the destination with the source's digest. The exit code is
+1 when any needed image is not ok at the end.`,
+		Example: strings.ReplaceAll(`  # The SDR in namespace atlan and the newest releases
+  ATLAN_API_TOKEN=... NAME sync -n atlan --atlan-url https://acme.atlan.com
+
+  # See what would change, write nothing
+  NAME sync -n atlan --dry-run
+
+  # A Docker/Podman SDR
+  NAME sync --config /etc/atlan/config.yaml --atlan-url https://acme.atlan.com
+
+  # No cluster at all
+  NAME sync --from file --images-file images.txt --bucket file:///srv/sdr \
+      --image-map-path sdr/image-map.yaml --target registry.example.com/atlan`, "NAME", f.Name),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.Run(cmd.Context()) },
+	}
+	o.addFlags(cmd.Flags())
+	o.Block.AddFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "verify and show the map change, copy and write nothing")
+	cmd.Flags().BoolVar(&o.Overwrite, "overwrite", false, "copy over drift: a destination that holds another digest")
+	cmd.Flags().BoolVar(&o.Prune, "prune", false, "remove stale map entries, which no needed image uses")
+	return cmd
+}
+
+// Run plans, verifies, copies and writes.
+func (o *SyncOptions) Run(ctx context.Context) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	mode, err := o.Block.Parse()
+	if err != nil {
+		return err
+	}
+	items, err := o.complete(ctx)
+	if err != nil {
+		return err
+	}
+	if o.mapObj != nil {
+		defer o.mapObj.Close()
+	}
+	p, err := o.buildPlan(ctx, items, false)
+	if err != nil {
+		return err
+	}
+	g, err := o.gate(ctx)
+	if err != nil {
+		return err
+	}
+	es := o.f.ErrStyles()
+	progress := ui.NewProgress(o.f.IO.ErrOut, es, ui.IsTerminal(o.f.IO.ErrOut), countCopies(p, o.Overwrite))
+	registryOpts, err := o.Registry.Options()
+	if err != nil {
+		return err
+	}
+	copier, err := mirror.New(append(registryOpts, mirror.WithConcurrency(o.Concurrency), mirror.WithOverwrite(o.Overwrite),
+		mirror.WithProgress(func(e mirror.Event) { copycmd.Render(progress, e) }))...)
+	if err != nil {
+		return err
+	}
+	apply := plan.Apply{Gate: g, Copier: copier, Map: o.mapObj, Overwrite: o.Overwrite, Prune: o.Prune,
+		DryRun: o.DryRun, Concurrency: o.Concurrency}
+	if o.mapObj != nil {
+		apply.Lock = o.mapObj.Sibling(imagemap.LockKey(o.settings.ImageMapPath))
+		if o.Map.File != "" {
+			apply.Lock = o.mapObj.Sibling(imagemap.LockKey(lastPath(o.Map.File)))
+		}
+		apply.Release = o.blockDecider(mode)
+	}
+	out, applyErr := apply.Run(ctx, p)
+	progress.Close()
+	if out != nil && out.MapDiff != "" && (o.DryRun || o.f.Global.Verbosity > 0) && o.f.Global.Output == ui.FormatTable {
+		if err := o.f.ErrStyles().Diff(o.f.IO.ErrOut, out.MapDiff); err != nil {
+			return err
+		}
+	}
+	r := Report{Plan: p, Release: o.release(mode), Skipped: o.skipped, Sync: out}
+	if err := o.f.Print(r, func(w io.Writer, s *ui.Styles) error {
+		if err := table(w, s, r, o.Why, true); err != nil {
+			return err
+		}
+		return syncLine(w, s, out, o.mapObj != nil)
+	}); err != nil {
+		return err
+	}
+	if applyErr != nil {
+		return applyErr
+	}
+	if o.DryRun {
+		return nil
+	}
+	if n := len(p.Images) - p.Summary[plan.OK]; n > 0 {
+		return fmt.Errorf("%d of %d needed images are not ok (see the state column); none of them was added to the map", n, len(p.Images))
+	}
+	return nil
+}
+
+// blockDecider keeps the map's release: block as the SDR release needs it.
+// Without a cluster the block is kept as it is, unless --release-block
+// remove.
+func (o *SyncOptions) blockDecider(mode sdr.BlockMode) func(*imagemap.Release) *imagemap.Release {
+	return func(current *imagemap.Release) *imagemap.Release {
+		if o.inst == nil {
+			if mode == sdr.BlockRemove {
+				return nil
+			}
+			return current
+		}
+		return o.inst.Release(mode, current).Block
+	}
+}
+
+func countCopies(p *plan.Plan, overwrite bool) int {
+	n := 0
+	for _, it := range p.Images {
+		if it.NeedsCopy(overwrite) {
+			n++
+		}
+	}
+	return n
+}
+
+func syncLine(w io.Writer, s *ui.Styles, out *plan.Outcome, hasMap bool) error {
+	if out == nil {
+		return nil
+	}
+	verb := "wrote"
+	if out.DryRun {
+		verb = "would write"
+	}
+	line := fmt.Sprintf("sync: %d verified, %d copied", out.Verified, out.Copied)
+	if hasMap {
+		switch {
+		case len(out.Added)+len(out.Removed) == 0 && out.MapDiff == "":
+			line += "; image map unchanged"
+		default:
+			line += fmt.Sprintf("; %s the image map: %d added, %d removed", verb, len(out.Added), len(out.Removed))
+		}
+	}
+	if out.DryRun {
+		line = s.Faint.Render("dry run: ") + line
+	}
+	_, err := fmt.Fprintln(w, line)
+	return err
+}
+
+func lastPath(p string) string {
+	if i := strings.LastIndexAny(p, "/\\"); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}

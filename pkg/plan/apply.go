@@ -1,0 +1,257 @@
+package plan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
+)
+
+// Gate checks a source's signature before it is copied or mapped.
+type Gate interface {
+	// Verify checks source at digest. A refusal is an error the caller
+	// shows as the reason; the signer is returned on success.
+	Verify(ctx context.Context, source, digest string) (*imagemap.Signer, error)
+}
+
+// Copier copies images; mirror.Copier is one.
+type Copier interface {
+	Copy(ctx context.Context, pairs []mirror.Pair) (*mirror.Report, error)
+}
+
+// Apply carries out a plan: verify, copy, then write the map and its lock.
+type Apply struct {
+	Gate   Gate // nil when verification is off
+	Copier Copier
+	// Map and Lock are the image map and its lock file; nil Map means the
+	// SDR uses the prefix rewrite and nothing is written.
+	Map, Lock store.Object
+	// Overwrite copies over drift; Prune removes stale entries.
+	Overwrite, Prune bool
+	// DryRun verifies but copies and writes nothing.
+	DryRun bool
+	// Release decides the map's release: block from the current one; nil
+	// leaves it as it is.
+	Release func(current *imagemap.Release) *imagemap.Release
+	// Concurrency bounds signature checks at once (default 8).
+	Concurrency int
+	Now         func() time.Time
+}
+
+// Outcome is what Apply did.
+type Outcome struct {
+	Verified int `json:"verified"`
+	Copied   int `json:"copied"`
+	// Added and Removed are the map keys added and pruned.
+	Added   []string `json:"added"`
+	Removed []string `json:"removed"`
+	// MapDiff is the change to the map as a unified diff ("" when none).
+	MapDiff    string `json:"mapDiff,omitempty"`
+	MapWritten bool   `json:"mapWritten"`
+	DryRun     bool   `json:"dryRun,omitempty"`
+}
+
+// Run applies p, updating its items' states, and returns what it did. The
+// map gains an entry only for an image that is in the destination with the
+// source's digest; an image that fails verification is neither copied nor
+// mapped. The error is for the map or lock write; per-image failures are
+// in the items' states.
+func (a Apply) Run(ctx context.Context, p *Plan) (*Outcome, error) {
+	out := &Outcome{Added: []string{}, Removed: []string{}, DryRun: a.DryRun}
+	defer p.Recount()
+	var work []*Item
+	for i := range p.Images {
+		it := &p.Images[i]
+		if it.State == Unmapped || it.State == Missing || (it.State == Drift && a.Overwrite) {
+			work = append(work, it)
+		}
+	}
+	if a.Gate != nil {
+		out.Verified = a.verify(ctx, work)
+		work = slices.DeleteFunc(work, func(it *Item) bool { return it.State == Unverified })
+	}
+	if err := ctx.Err(); err != nil {
+		return out, err
+	}
+	if !a.DryRun {
+		out.Copied = a.copy(ctx, work)
+	}
+	if a.Map == nil {
+		return out, nil
+	}
+	if err := a.writeMap(ctx, p, out); err != nil {
+		return out, err
+	}
+	if a.DryRun || a.Lock == nil {
+		return out, nil
+	}
+	return out, a.writeLock(ctx, p)
+}
+
+func (a Apply) verify(ctx context.Context, work []*Item) int {
+	n := a.Concurrency
+	if n < 1 {
+		n = 8
+	}
+	sem := make(chan struct{}, n)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		verified int
+	)
+	for _, it := range work {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			signer, err := a.Gate.Verify(ctx, it.Source, it.Digest)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				it.State, it.Error = Unverified, err.Error()
+				return
+			}
+			it.Signer = signer
+			verified++
+		}()
+	}
+	wg.Wait()
+	return verified
+}
+
+func (a Apply) copy(ctx context.Context, work []*Item) int {
+	var (
+		pairs []mirror.Pair
+		items []*Item
+	)
+	for _, it := range work {
+		if it.NeedsCopy(a.Overwrite) {
+			pairs = append(pairs, mirror.Pair{Source: it.Source, Destination: it.Resolved})
+			items = append(items, it)
+		}
+	}
+	if len(pairs) == 0 {
+		return 0
+	}
+	rep, _ := a.Copier.Copy(ctx, pairs)
+	copied := 0
+	for i, r := range rep.Images {
+		it := items[i]
+		switch {
+		case r.Err != nil:
+			it.State, it.Error = Error, r.Err.Error()
+		case r.Digest != it.Digest:
+			it.State, it.Error = Error, fmt.Sprintf("copied %q with digest %s, not the source's %s", it.Resolved, r.Digest, it.Digest)
+		default:
+			it.TargetDigest = r.Digest
+			if r.Status == mirror.StatusCopied {
+				copied++
+				it.Done = "copied"
+			}
+			if it.State != Unmapped {
+				it.State = OK
+			}
+		}
+	}
+	return copied
+}
+
+// mappable reports whether an unmapped item may now be added to the map:
+// verified (or verification off) and present with the source's digest.
+func mappable(it *Item, dryRun bool) bool {
+	if it.State != Unmapped || it.Entry == nil || it.Digest == "" {
+		return false
+	}
+	return it.TargetDigest == it.Digest || (dryRun && it.Error == "")
+}
+
+func (a Apply) writeMap(ctx context.Context, p *Plan, out *Outcome) error {
+	var add []*Item
+	for i := range p.Images {
+		if mappable(&p.Images[i], a.DryRun) {
+			add = append(add, &p.Images[i])
+		}
+	}
+	stale := map[string]bool{}
+	if a.Prune {
+		for _, s := range p.Stale {
+			stale[s.Source] = true
+		}
+	}
+	res, err := store.Update(ctx, a.Map, func(m *imagemap.ImageMap) error {
+		out.Added, out.Removed = out.Added[:0], out.Removed[:0]
+		for _, it := range add {
+			ch, err := m.Set(it.Entry.Source, it.Entry.Destination)
+			if err != nil {
+				return fmt.Errorf("adding %q: %w", it.Entry.Source, err)
+			}
+			if ch == imagemap.Added || ch == imagemap.Updated {
+				out.Added = append(out.Added, it.Entry.Source)
+			}
+		}
+		for _, e := range m.Entries() {
+			if stale[e.Source] {
+				if err := m.Remove(e.Source); err != nil && !errors.Is(err, imagemap.ErrNotFound) {
+					return err
+				}
+				out.Removed = append(out.Removed, e.Source)
+			}
+		}
+		if a.Release != nil {
+			m.SetRelease(a.Release(m.Release()))
+		}
+		return nil
+	}, store.DryRun(a.DryRun))
+	if err != nil {
+		return fmt.Errorf("writing the image map: %w", err)
+	}
+	out.MapWritten = res.Written
+	if res.Changed {
+		out.MapDiff = res.Diff(a.Map.URL())
+	}
+	if a.DryRun {
+		return nil
+	}
+	for _, it := range add {
+		it.State, it.Rule = OK, imagemap.RuleRepo
+		it.Done = strings.TrimPrefix(it.Done+", mapped", ", ")
+	}
+	if a.Prune {
+		p.Stale = slices.DeleteFunc(p.Stale, func(s StaleEntry) bool { return stale[s.Source] })
+	}
+	return nil
+}
+
+func (a Apply) writeLock(ctx context.Context, p *Plan) error {
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	t := now().UTC().Truncate(time.Second)
+	var done []*Item
+	for i := range p.Images {
+		if p.Images[i].Done != "" && p.Images[i].State == OK {
+			done = append(done, &p.Images[i])
+		}
+	}
+	if len(done) == 0 {
+		return nil
+	}
+	_, err := store.UpdateLock(ctx, a.Lock, func(l *imagemap.Lock) error {
+		for _, it := range done {
+			l.Put(imagemap.LockEntry{Source: it.Source, Destination: it.Resolved, Digest: it.Digest, Signer: it.Signer, Time: t, Why: it.Why})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("writing the lock file: %w", err)
+	}
+	return nil
+}
