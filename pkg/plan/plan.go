@@ -90,10 +90,10 @@ type Plan struct {
 	Summary map[State]int `json:"summary"`
 }
 
-// InSync reports whether every needed image is ok.
+// InSync reports whether every needed image is ok (or, offline, mapped).
 func (p *Plan) InSync() bool {
 	for _, it := range p.Images {
-		if it.State != OK {
+		if it.State != OK && it.State != Unchecked {
 			return false
 		}
 	}
