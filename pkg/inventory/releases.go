@@ -134,7 +134,7 @@ func NewReleasesClient(atlanURL string, opts ...ReleasesOption) (*ReleasesClient
 		allowed:  DefaultAllowedSources,
 		backoff: func(attempt int) time.Duration {
 			d := time.Duration(250<<attempt) * time.Millisecond
-			return d + rand.N(d/2+1)
+			return d + rand.N(d/2+1) //nolint:gosec // jitter, not a secret
 		},
 	}
 	for _, o := range opts {
@@ -341,11 +341,11 @@ func reasonOf(err error) string {
 // printable keeps hostile input from reaching a terminal: control
 // characters are escaped and the text is cut to a sane length.
 func printable(s string) string {
-	const max = 200
+	const limit = 200
 	q := strconv.QuoteToASCII(s)
 	q = q[1 : len(q)-1]
-	if len(q) > max {
-		q = q[:max] + "…"
+	if len(q) > limit {
+		q = q[:limit] + "…"
 	}
 	return q
 }

@@ -172,7 +172,7 @@ func TestReleasesClientLimits(t *testing.T) {
 		t.Errorf("Fetch(huge) = %v, want a size-limit error", err)
 	}
 
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	slow := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 		case <-time.After(5 * time.Second):

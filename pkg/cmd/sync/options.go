@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -88,7 +87,7 @@ func (o *Options) usesCluster() bool {
 		return false
 	}
 	explicitMap := o.Map.File != "" || (o.Map.Key != "" && (o.Map.Bucket != "" || o.Map.Component != ""))
-	return !(explicitMap && o.SDR.Target != "") && len(o.From) == 0 && o.ImagesFile == "" && o.AtlanURL == ""
+	return (!explicitMap || o.SDR.Target == "") && len(o.From) == 0 && o.ImagesFile == "" && o.AtlanURL == ""
 }
 
 func (o *Options) validate() error {
@@ -284,7 +283,7 @@ func (o *Options) inventory(ctx context.Context) (*inventory.Inventory, error) {
 		inv.AddReleases(rs)
 	}
 	if slices.Contains(o.From, fromFile) {
-		var r io.Reader = o.f.IO.In
+		r := o.f.IO.In
 		if o.ImagesFile != "-" {
 			f, err := os.Open(o.ImagesFile)
 			if err != nil {
