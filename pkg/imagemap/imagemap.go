@@ -120,12 +120,19 @@ func New() *ImageMap {
 	return &ImageMap{doc: &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}, root: root}
 }
 
+// MaxSize bounds an image map: thousands of entries fit in a fraction of
+// it, and a larger object is a mistake or an attack, not a map.
+const MaxSize = 8 << 20
+
 var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
 
 // Parse reads a map. Empty input is an empty map. Errors are *ParseError and
 // name the line. Structural checks happen here; entry-level problems are
 // reported by Validate so that a map with a bad entry can still be repaired.
 func Parse(data []byte) (*ImageMap, error) {
+	if len(data) > MaxSize {
+		return nil, &ParseError{Msg: fmt.Sprintf("%d bytes is over the %d MiB an image map may have", len(data), MaxSize>>20)}
+	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {

@@ -37,6 +37,22 @@ func (m *ImageMap) Validate() []Problem {
 		}
 		seenTop[k.Value] = k.Line
 	}
+	// The SDR's YAML reader expands anchors and aliases; a few lines of them
+	// can grow into gigabytes (billion laughs). A map has no use for them.
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n == m.images {
+			return // validateImages reports aliases there, per entry
+		}
+		if n.Kind == yaml.AliasNode {
+			add(n, "", "anchors and aliases are not allowed in an image map (alias %q); write the values out", n.Value)
+			return
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(m.root)
 	if m.images != nil {
 		ps = append(ps, validateImages(m.images)...)
 	}

@@ -71,6 +71,7 @@ func TestValidate(t *testing.T) {
 		{"bool key", "images:\n  true: \"r/b\"\n", []string{"2:key must be an image reference string"}},
 		{"alias value", "images:\n  \"a/b:1\": &x \"r/b:1\"\n  \"a/c:1\": *x\n", []string{"3:found an alias"}},
 		{"merge key", "base: &b {\"a/b\": \"r/b\"}\nimages:\n  <<: *b\n", []string{"3:merge keys"}},
+		{"billion laughs outside images", "images: {}\na: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n", []string{"3:alias \"a\"", "3:alias \"a\"", "4:alias \"b\"", "4:alias \"b\""}},
 		{"bare key with tagged value", "images:\n  \"atlanhq/a\": \"r/a:1.0\"\n", []string{`2:bare repository key, so the SDR appends the source tag to its value; "r/a:1.0" already carries ":1.0"`}},
 		{"bare key with digest value", "images:\n  \"atlanhq/a\": \"r/a@" + dgst + "\"\n", []string{"2:already carries \"@sha256:"}},
 		{"release unknown field", "images: {}\nrelease:\n  name: x\n  namespace: y\n", []string{`4:release: unknown field "namespace"`}},
@@ -127,5 +128,12 @@ func TestRelease(t *testing.T) {
 	}
 	if r := New().Release(); r != nil {
 		t.Errorf("New().Release() = %+v, want nil", r)
+	}
+}
+
+func TestParseRefusesHugeMaps(t *testing.T) {
+	huge := []byte("images:\n" + strings.Repeat("  \"atlanhq/a\": \"r/a\"\n", MaxSize/20))
+	if _, err := Parse(huge); err == nil || !strings.Contains(err.Error(), "MiB") {
+		t.Errorf("Parse(%d bytes) = %v, want a size error", len(huge), err)
 	}
 }

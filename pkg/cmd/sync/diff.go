@@ -99,6 +99,9 @@ func (o *DiffOptions) Run(ctx context.Context) (int, error) {
 	if n := p.Summary[plan.Error]; n > 0 {
 		return 1, fmt.Errorf("%d images could not be checked (see the error column)", n)
 	}
+	if err := o.skippedError(); err != nil {
+		return 1, err
+	}
 	if o.DetailedExitCode && !p.InSync() {
 		return exitWorkToDo, nil
 	}

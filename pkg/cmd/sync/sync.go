@@ -134,7 +134,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	if n := len(p.Images) - p.Summary[plan.OK]; n > 0 {
 		return fmt.Errorf("%d of %d needed images are not ok (see the state column); none of them was added to the map", n, len(p.Images))
 	}
-	return nil
+	return o.skippedError()
 }
 
 // blockDecider keeps the map's release: block as the SDR release needs it.
