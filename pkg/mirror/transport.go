@@ -165,5 +165,25 @@ func baseTransport(o *options) (http.RoundTripper, error) {
 		}
 		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return t, nil
+	if len(o.insecure) == 0 {
+		return t, nil
+	}
+	// Like docker's insecure-registries: those hosts are spoken to over
+	// HTTPS without certificate checks, or over plain HTTP.
+	lax := t.Clone()
+	lax.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // only for hosts named by --insecure-registry
+	return &perHostTLS{strict: t, lax: lax, hosts: o.insecure}, nil
+}
+
+// perHostTLS skips certificate checks for the hosts named insecure.
+type perHostTLS struct {
+	strict, lax http.RoundTripper
+	hosts       map[string]bool
+}
+
+func (p *perHostTLS) RoundTrip(r *http.Request) (*http.Response, error) {
+	if p.hosts[r.URL.Host] {
+		return p.lax.RoundTrip(r)
+	}
+	return p.strict.RoundTrip(r)
 }

@@ -246,6 +246,9 @@ func OpenBucket(ctx context.Context, bucketURL, key string) (Object, error) {
 	if key == "" {
 		return nil, fmt.Errorf("bucket URL %q: no object key; pass --image-map-path", redact(bucketURL))
 	}
+	if u.Fragment != "" || strings.HasSuffix(bucketURL, "#") {
+		return nil, fmt.Errorf("bucket URL %q: '#' starts a URL fragment; write it as %%23 in a path", redact(bucketURL))
+	}
 	return openURL(ctx, u, bucketURL, key)
 }
 

@@ -89,6 +89,7 @@ func TestHostileInputs(t *testing.T) {
 		{name: "images file bad line", files: map[string]string{"bad.txt": "atlanhq/a:1\nAtlanhq/B\n"}, args: []string{"diff", "--offline", "--from", "file", "--images-file", "$DIR/bad.txt", "--bucket", "file://$BUCKET", "--image-map-path", "m.yaml", "--target", "r"}, err: `images file ".*bad.txt": line 2: invalid image reference "Atlanhq/B"`},
 		{name: "two mirrors for one host", args: []string{"copy", "atlanhq/a:1", "r/a:1", "--registry-mirror", "docker.io=m1:5000", "--registry-mirror", "docker.io=m2:5000"}, err: `docker.io`},
 		{name: "atlan url plain http", args: []string{"diff", "--offline", "--atlan-url", "http://acme.atlan.com", "--bucket", "file://$BUCKET", "--image-map-path", "m.yaml", "--target", "r"}, err: `--atlan-url "http://acme.atlan.com": use https`},
+		{name: "bucket URL fragment", args: []string{"map", "get", "--bucket", "file:///tmp/a#b", "--image-map-path", "m.yaml"}, err: `'#' starts a URL fragment; write it as %23`},
 		{name: "bucket scheme", args: []string{"map", "get", "--bucket", "ftp://x/y", "--image-map-path", "m.yaml"}, err: `scheme "ftp" is not supported`},
 		{name: "allowed source invalid", args: []string{"diff", "--offline", "--atlan-url", "$REL_MALFORMED", "--allowed-source", "Not Valid", "--bucket", "file://$BUCKET", "--image-map-path", "m.yaml", "--target", "r"}, err: `--allowed-source "Not Valid"`},
 	}

@@ -1,0 +1,273 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/faultproxy"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/fixture"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
+)
+
+// world is a fixture with fault proxies in front of both registries.
+type world struct {
+	f        *fixture.Fixture
+	src, dst *faultproxy.Proxy
+	digests  map[string]string
+	apps     []fixture.App
+	dir      string
+}
+
+func newWorld(t *testing.T, seed uint64, rate float64, n int) *world {
+	t.Helper()
+	dir := t.TempDir()
+	f, err := fixture.Start(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	var apps []fixture.App
+	for i := range n {
+		apps = append(apps, fixture.App{Name: fmt.Sprintf("atlan-app-%02d", i), Version: "1.0." + fmt.Sprint(i)})
+	}
+	digests, err := f.Publish(apps...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := faultproxy.Start(f.Source, seed, rate, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(src.Close)
+	dst, err := faultproxy.Start(f.Dest, seed+1, rate, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dst.Close)
+	if err := os.MkdirAll(filepath.Join(dir, "bucket", "sdr"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// Entries that exist before any sync, unrelated to the apps: never lost.
+	pre := "# owned by the platform team\nimages:\n  \"atlanhq/kept-app\": \"registry.example.com/atlan/kept-app\"\n  \"ghcr.io/atlanhq/kept-tool:2\": \"registry.example.com/atlan/kept-tool:2\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "bucket", "sdr", "image-map.yaml"), []byte(pre), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var images strings.Builder
+	for _, a := range apps {
+		fmt.Fprintf(&images, "docker.io/atlanhq/%s:%s\n", a.Name, a.Version)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "images.txt"), []byte(images.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root, _ := os.ReadFile(f.TrustedRoot)
+	if err := os.WriteFile(filepath.Join(dir, "trusted_root.json"), root, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &world{f: f, src: src, dst: dst, digests: digests, apps: apps, dir: dir}
+}
+
+func (w *world) syncArgs(imagesFile string) []string {
+	return []string{"sync", "--from", "file", "--images-file", imagesFile,
+		"--registry-mirror", "docker.io=" + w.src.Addr,
+		"--bucket", "file://" + filepath.Join(w.dir, "bucket"), "--image-map-path", "sdr/image-map.yaml",
+		"--target", w.dst.Addr + "/mirror", "--trusted-root", filepath.Join(w.dir, "trusted_root.json"),
+		"--concurrency", "4"}
+}
+
+func (w *world) run(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "kubectl-sdr_mirror"), args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// checkInvariant: the map parses and is valid; no entry that existed before
+// is lost; every entry for an app resolves to an image present in the
+// destination (read directly, past the proxy) with the source's digest.
+// It returns how many entries were checked.
+func (w *world) checkInvariant(t *testing.T) int {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(w.dir, "bucket", "sdr", "image-map.yaml"))
+	if err != nil {
+		t.Fatalf("map missing: %v", err)
+	}
+	m, err := imagemap.Parse(data)
+	if err != nil {
+		t.Fatalf("map torn: %v\n%s", err, data)
+	}
+	if ps := m.Validate(); len(ps) > 0 {
+		t.Fatalf("map invalid: %v", ps)
+	}
+	for _, k := range []string{"atlanhq/kept-app", "ghcr.io/atlanhq/kept-tool:2"} {
+		if _, ok := m.Lookup(k); !ok {
+			t.Fatalf("entry %q that existed before the sync is lost:\n%s", k, data)
+		}
+	}
+	checked := 0
+	for _, a := range w.apps {
+		src := fmt.Sprintf("docker.io/atlanhq/%s:%s", a.Name, a.Version)
+		res, err := imagemap.Resolver{Map: m}.Resolve(src)
+		if err != nil || res.Rule == imagemap.RuleNone {
+			continue
+		}
+		checked++
+		direct := strings.Replace(res.Resolved, w.dst.Addr, w.f.Dest, 1)
+		ref, err := name.ParseReference(direct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		desc, err := remote.Head(ref)
+		if err != nil {
+			t.Fatalf("map entry for %s points at %s, which is not in the destination: %v", src, res.Resolved, err)
+		}
+		if desc.Digest.String() != w.digests[a.Name] {
+			t.Fatalf("map entry for %s points at %s with digest %s, want the source's %s", src, res.Resolved, desc.Digest, w.digests[a.Name])
+		}
+	}
+	return checked
+}
+
+// TestSyncUnderFaults runs sync through proxies that inject 503s, 429s
+// with Retry-After, connections reset mid-body, slow and truncated
+// responses. Each run either completes or exits non-zero naming the failed
+// images; after every run the invariant holds; with the faults gone a rerun
+// completes.
+func TestSyncUnderFaults(t *testing.T) {
+	var injected, runs, checked int64
+	for _, seed := range []uint64{1, 2, 3} {
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
+			w := newWorld(t, seed, 0.15, 8)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			for range 3 {
+				out, err := w.run(ctx, w.syncArgs(filepath.Join(w.dir, "images.txt"))...)
+				runs++
+				if err != nil && !strings.Contains(out, "error: ") {
+					t.Fatalf("failed without an error line:\n%s", out)
+				}
+				checked += int64(w.checkInvariant(t))
+			}
+			injected += w.src.Injected.Load() + w.dst.Injected.Load()
+			w.src.SetRate(0)
+			w.dst.SetRate(0)
+			out, err := w.run(ctx, w.syncArgs(filepath.Join(w.dir, "images.txt"))...)
+			runs++
+			if err != nil {
+				t.Fatalf("rerun without faults failed: %v\n%s", err, out)
+			}
+			if n := w.checkInvariant(t); n != len(w.apps) {
+				t.Fatalf("after the clean rerun %d of %d apps are mapped", n, len(w.apps))
+			}
+			checked += int64(len(w.apps))
+			t.Logf("faults injected: source %v, destination %v", w.src.Counts(), w.dst.Counts())
+		})
+	}
+	t.Logf("faults injected: %d; syncs run: %d; map entries checked: %d", injected, runs, checked)
+	if injected == 0 {
+		t.Fatal("no fault was injected: the test proves nothing")
+	}
+}
+
+// TestSyncInterrupted stops sync at random points with SIGINT and SIGKILL:
+// the map is the old one or a valid new one, never torn, and a rerun
+// completes.
+func TestSyncInterrupted(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for i, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL, syscall.SIGINT, syscall.SIGKILL} {
+		t.Run(fmt.Sprintf("%s-%d", strings.ReplaceAll(sig.String(), " ", "-"), i), func(t *testing.T) {
+			w := newWorld(t, 9, 0, 6)
+			// Slow every destination request so the signal lands mid-sync.
+			dst, err := faultproxy.Start(w.f.Dest, 5, 1, 1<<30, faultproxy.Slow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dst.Close()
+			w.dst = dst
+			cmd := exec.Command(filepath.Join(binDir, "kubectl-sdr_mirror"), w.syncArgs(filepath.Join(w.dir, "images.txt"))...)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Duration(200+rng.IntN(1500)) * time.Millisecond)
+			_ = cmd.Process.Signal(sig)
+			_ = cmd.Wait()
+			w.checkInvariant(t)
+			dst.SetRate(0)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			if o, err := w.run(ctx, w.syncArgs(filepath.Join(w.dir, "images.txt"))...); err != nil {
+				t.Fatalf("rerun after %s failed: %v\n%s", sig, err, o)
+			}
+			if n := w.checkInvariant(t); n != len(w.apps) {
+				t.Fatalf("after the rerun %d of %d apps are mapped", n, len(w.apps))
+			}
+		})
+	}
+}
+
+// TestConcurrentSyncs runs two sync processes for different images against
+// one bucket at the same time: no entry is lost.
+func TestConcurrentSyncs(t *testing.T) {
+	w := newWorld(t, 21, 0, 8)
+	half := len(w.apps) / 2
+	files := []string{filepath.Join(w.dir, "a.txt"), filepath.Join(w.dir, "b.txt")}
+	for i, group := range [][]fixture.App{w.apps[:half], w.apps[half:]} {
+		var b strings.Builder
+		for _, a := range group {
+			fmt.Fprintf(&b, "docker.io/atlanhq/%s:%s\n", a.Name, a.Version)
+		}
+		if err := os.WriteFile(files[i], []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for round := range 3 {
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		outs := make([]string, 2)
+		for i := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				outs[i], errs[i] = w.run(ctx, w.syncArgs(files[i])...)
+			}()
+		}
+		wg.Wait()
+		for i := range 2 {
+			if errs[i] != nil {
+				t.Fatalf("round %d: sync %d failed: %v\n%s", round, i, errs[i], outs[i])
+			}
+		}
+		if n := w.checkInvariant(t); n != len(w.apps) {
+			data, _ := os.ReadFile(filepath.Join(w.dir, "bucket", "sdr", "image-map.yaml"))
+			t.Fatalf("round %d: %d of %d entries present after two concurrent syncs:\n%s", round, n, len(w.apps), data)
+		}
+		// Start the next round from scratch: drop the app entries.
+		obj := store.File(filepath.Join(w.dir, "bucket", "sdr", "image-map.yaml"))
+		if _, err := store.Update(ctx, obj, func(m *imagemap.ImageMap) error {
+			for _, a := range w.apps {
+				_ = m.Remove("docker.io/atlanhq/" + a.Name)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
