@@ -24,12 +24,12 @@ type Fault string
 
 // The faults.
 const (
-	Status503  Fault = "503"
-	Status429  Fault = "429+Retry-After"
-	ResetBody  Fault = "reset mid-body"
-	Slow       Fault = "slow"
-	Truncated  Fault = "truncated body"
-	noFault    Fault = ""
+	Status503 Fault = "503"
+	Status429 Fault = "429+Retry-After"
+	ResetBody Fault = "reset mid-body"
+	Slow      Fault = "slow"
+	Truncated Fault = "truncated body"
+	noFault   Fault = ""
 )
 
 // All lists every fault.
