@@ -206,7 +206,7 @@ func hostileReleaseServers(t *testing.T) map[string]string {
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprint(w, `{"releases":[`+strings.Repeat(good+",", 200000)+good+`]}`)
 		},
-		"SLOW": func(w http.ResponseWriter, r *http.Request) {
+		"SLOW": func(_ http.ResponseWriter, r *http.Request) {
 			select {
 			case <-r.Context().Done():
 			case <-time.After(10 * time.Second):
