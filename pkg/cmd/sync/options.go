@@ -77,8 +77,11 @@ func (o *Options) addFlags(fs *pflag.FlagSet) {
 }
 
 // usesCluster says whether the SDR's settings and images come from the
-// cluster: not with --config or --values, and not when the map and target
-// are all given by flags and helm is not asked for.
+// cluster: not with --config or --values, not when the map and target are
+// all given by flags and helm is not asked for, and not for an explicit
+// list of images (--from or --images-file). --atlan-url adds what the next
+// reconcile wants to the cluster's images; it does not replace the
+// cluster's settings.
 func (o *Options) usesCluster() bool {
 	if slices.Contains(o.From, fromHelm) {
 		return true
@@ -87,7 +90,7 @@ func (o *Options) usesCluster() bool {
 		return false
 	}
 	explicitMap := o.Map.File != "" || (o.Map.Key != "" && (o.Map.Bucket != "" || o.Map.Component != ""))
-	return (!explicitMap || o.SDR.Target == "") && len(o.From) == 0 && o.ImagesFile == "" && o.AtlanURL == ""
+	return (!explicitMap || o.SDR.Target == "") && len(o.From) == 0 && o.ImagesFile == ""
 }
 
 func (o *Options) validate() error {
@@ -158,6 +161,7 @@ func (o *Options) readSettings(ctx context.Context) error {
 	log := o.f.Logger()
 	switch {
 	case o.usesCluster():
+		// Find logs where each setting was found.
 		inst, kube, err := o.SDR.Find(ctx, o.f, &o.Map)
 		if err != nil {
 			return err
@@ -172,11 +176,11 @@ func (o *Options) readSettings(ctx context.Context) error {
 			return err
 		}
 		o.settings = s
+		for k, v := range s.From {
+			log.Debug("setting", "name", k, "from", v)
+		}
 	default:
 		o.settings = &sdr.Settings{ImageMapPath: o.Map.Key, Target: o.SDR.Target, Bucket: o.Map.Bucket}
-	}
-	for k, v := range o.settings.From {
-		log.Debug("setting", "name", k, "from", v)
 	}
 	return nil
 }
