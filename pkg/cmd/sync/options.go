@@ -57,8 +57,10 @@ type Options struct {
 	mapObj   store.Object
 	imageMap *imagemap.ImageMap
 	copier   *mirror.Copier
-	skipped  []inventory.Skipped
-	ignored  []string
+	// copierOpts are sync's own copier options (diff checks only).
+	copierOpts []mirror.Option
+	skipped    []inventory.Skipped
+	ignored    []string
 }
 
 func (o *Options) addFlags(fs *pflag.FlagSet) {
@@ -151,7 +153,11 @@ func (o *Options) complete(ctx context.Context) ([]inventory.Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.copier, err = mirror.New(append(opts, mirror.WithConcurrency(o.Concurrency))...); err != nil {
+	opts = append(opts, mirror.WithConcurrency(o.Concurrency))
+	if o.copierOpts != nil {
+		opts = append(opts, o.copierOpts...)
+	}
+	if o.copier, err = mirror.New(opts...); err != nil {
 		return nil, err
 	}
 	return o.filter(inv.Items()), nil
@@ -347,9 +353,11 @@ type gate struct {
 	c *mirror.Copier
 }
 
-func (o *Options) gate(ctx context.Context) (plan.Gate, error) {
+// gate builds the signature gate when p has an image to verify: a sync
+// with nothing to do reads no trusted root and fetches nothing through TUF.
+func (o *Options) gate(ctx context.Context, p *plan.Plan, overwrite bool) (plan.Gate, error) {
 	o.Verify.WarnIfDisabled(o.f)
-	if !o.Verify.Enabled {
+	if !o.Verify.Enabled || !needsVerify(p, overwrite) {
 		return nil, nil
 	}
 	_, ropts, err := o.copier.SourceRemote("index.docker.io/library/x")
@@ -361,6 +369,17 @@ func (o *Options) gate(ctx context.Context) (plan.Gate, error) {
 		return nil, err
 	}
 	return &gate{v: v, c: o.copier}, nil
+}
+
+// needsVerify says whether sync would verify any image of p: those it
+// copies or maps (plan.Apply's work).
+func needsVerify(p *plan.Plan, overwrite bool) bool {
+	for _, it := range p.Images {
+		if it.State == plan.Unmapped || it.State == plan.Missing || (it.State == plan.Drift && overwrite) {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *gate) Verify(ctx context.Context, source, digest string) (*imagemap.Signer, error) {
