@@ -5,8 +5,10 @@
 # mirrored and mapped, checked by `kubectl-sdr_mirror sync` with
 # verification off and on, against `regsync once` on the same pairs. Both
 # registries are CNCF Distribution on 127.0.0.1; the map is in a file://
-# bucket. Prints the median wall time of BENCH_RUNS runs (default 7) of
-# each and sync's ratio to regsync.
+# bucket. Prints, per command, the median wall time of BENCH_RUNS rounds
+# (default 7; the commands take turns, so changing load on a shared machine
+# affects them alike), its ratio to regsync's, the client's CPU time and
+# the requests each registry served per run.
 #
 #   BENCH_IMAGES=200 BENCH_RUNS=7 BENCH_CONCURRENCY=8
 #
@@ -71,35 +73,52 @@ grep -q "^sync: 0 verified, $images copied; wrote the image map: $((images / tag
 mkdir -p "$work/home-regsync"
 regsync=(env HOME="$work/home-regsync" regsync once -c "$work/regsync.yaml")
 
-# median NAME CMD... — run CMD $runs times (after one warm-up run), check
-# each is a no-op, print the median wall time in seconds.
-median() {
-	local label=$1 i t0 t1 times=()
+# requests NAME — API requests in registry NAME's access log so far.
+requests() {
+	grep -cE '"(GET|HEAD|PUT|POST|PATCH|DELETE) /v2/' "$work/$1/registry.log" || true
+}
+
+# run LABEL CMD... — run CMD once under GNU time, appending "LABEL WALL CPU
+# SRC_REQS DST_REQS" to $work/runs; CPU is the client's user + system time.
+run() {
+	local label=$1 s0 d0 wall user sys
 	shift
-	"$@" >"$work/out" 2>&1 || { tail -n 20 "$work/out" >&2; die "$label failed"; }
-	for ((i = 0; i < runs; i++)); do
-		t0=$(date +%s.%N)
-		"$@" >"$work/out" 2>&1 || { tail -n 20 "$work/out" >&2; die "$label failed"; }
-		t1=$(date +%s.%N)
-		times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')")
-	done
+	s0=$(requests src)
+	d0=$(requests dst)
+	/usr/bin/time -f '%e %U %S' -o "$work/time" "$@" >"$work/out" 2>&1 || { tail -n 20 "$work/out" >&2; die "$label failed"; }
 	if [[ $label == sync* ]] && ! grep -q '^sync: 0 verified, 0 copied; image map unchanged$' "$work/out"; then
 		tail -n 3 "$work/out" >&2
 		die "$label was not a no-op"
 	fi
-	log "$label: ${times[*]}"
-	printf '%s\n' "${times[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+	read -r wall user sys <"$work/time"
+	printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')" \
+		$(($(requests src) - s0)) $(($(requests dst) - d0)) >>"$work/runs"
 }
 
-off=$(median "sync --verify=false" "${sync[@]}" --verify=false)
-on=$(median "sync (verification on)" "${sync[@]}" --trusted-root "$work/trusted_root.json")
-rs=$(median "regsync once" "${regsync[@]}")
+need /usr/bin/time
+# One warm-up round, then $runs rounds; each round runs every command once,
+# so a machine whose load changes affects them alike.
+for ((i = 0; i <= runs; i++)); do
+	run "sync --verify=false" "${sync[@]}" --verify=false
+	run "sync (verification on)" "${sync[@]}" --trusted-root "$work/trusted_root.json"
+	run "regsync once" "${regsync[@]}"
+	((i > 0)) || : >"$work/runs" # forget the warm-up round
+done
 
-printf '\nno-op over %d images already mirrored and mapped; median of %d runs; concurrency %s\n\n' "$images" "$runs" "$conc"
-printf '%-28s %8s %8s\n' "COMMAND" "SECONDS" "RATIO"
-awk -v off="$off" -v on="$on" -v rs="$rs" 'BEGIN {
-	printf "%-28s %8.3f %8.2f\n", "sync --verify=false", off, off / rs
-	printf "%-28s %8.3f %8.2f\n", "sync (verification on)", on, on / rs
-	printf "%-28s %8.3f %8.2f\n", "regsync once", rs, 1
-	printf "\ntarget: under 2 s, and at most 0.5x regsync once\n"
-}'
+printf '\nno-op over %d images already mirrored and mapped; median of %d runs, interleaved; concurrency %s\n\n' "$images" "$runs" "$conc"
+awk -F'\t' '
+	function median(list,   n, a, i, j, t) {
+		n = split(list, a, " ")
+		for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+		return a[int((n + 1) / 2)]
+	}
+	{ if (!($1 in wall)) order[++k] = $1; wall[$1] = wall[$1] " " $2; cpu[$1] = cpu[$1] " " $3; src[$1] = $4; dst[$1] = $5 }
+	END {
+		rs = median(wall["regsync once"])
+		printf "%-24s %8s %7s %8s %9s %9s\n", "COMMAND", "SECONDS", "RATIO", "CPU_S", "SRC_REQS", "DST_REQS"
+		for (i = 1; i <= k; i++) {
+			c = order[i]; w = median(wall[c])
+			printf "%-24s %8.3f %7.2f %8.2f %9d %9d\n", c, w, w / rs, median(cpu[c]), src[c], dst[c]
+		}
+		printf "\ntarget: under 2 s, and at most 0.5x regsync once\n"
+	}' "$work/runs"
