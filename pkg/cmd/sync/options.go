@@ -57,7 +57,7 @@ type Options struct {
 	mapObj   store.Object
 	imageMap *imagemap.ImageMap
 	copier   *mirror.Copier
-	// copierOpts are sync's own copier options (diff checks only).
+	// copierOpts are added to the copier's options: sync's --overwrite.
 	copierOpts []mirror.Option
 	skipped    []inventory.Skipped
 	ignored    []string
@@ -153,10 +153,7 @@ func (o *Options) complete(ctx context.Context) ([]inventory.Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts = append(opts, mirror.WithConcurrency(o.Concurrency))
-	if o.copierOpts != nil {
-		opts = append(opts, o.copierOpts...)
-	}
+	opts = append(append(opts, mirror.WithConcurrency(o.Concurrency)), o.copierOpts...)
 	if o.copier, err = mirror.New(opts...); err != nil {
 		return nil, err
 	}
