@@ -23,6 +23,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/sigtest"
 )
 
 func main() {
@@ -32,15 +34,34 @@ func main() {
 	baseMB := flag.Int("base-mb", 40, "size of the shared base layers of one platform, in MB (two layers)")
 	ownMB := flag.Int("own-mb", 4, "size of each image's own layer per platform, in MB")
 	seed := flag.Uint64("seed", 1, "random seed: the same seed gives the same digests")
+	trustedRoot := flag.String("trusted-root", "", "also write the trusted_root.json of an offline Sigstore to this file, so runs with verification on need no network")
 	flag.Parse()
 	if *reg == "" {
 		fmt.Fprintln(os.Stderr, "seed: -registry is required")
 		os.Exit(2)
 	}
+	if *trustedRoot != "" {
+		if err := writeTrustedRoot(*trustedRoot); err != nil {
+			fmt.Fprintln(os.Stderr, "seed:", err)
+			os.Exit(1)
+		}
+	}
 	if err := run(context.Background(), *reg, *repos, *tags, *baseMB, *ownMB, *seed); err != nil {
 		fmt.Fprintln(os.Stderr, "seed:", err)
 		os.Exit(1)
 	}
+}
+
+func writeTrustedRoot(path string) error {
+	s, err := sigtest.New()
+	if err != nil {
+		return err
+	}
+	data, err := s.TrustedRootJSON()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o600)
 }
 
 func layer(rng *rand.ChaCha8, size int) v1.Layer {

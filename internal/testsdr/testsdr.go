@@ -73,6 +73,9 @@ type Env struct {
 	// HelmEnv is the environment helm ran with (its homes in a temp dir).
 	HelmEnv []string
 	Kube    kubernetes.Interface
+	// home is Install's temporary directory; the charts are under
+	// home/files/charts.
+	home string
 }
 
 var once struct {
@@ -120,7 +123,7 @@ func Install(t testing.TB) *Env {
 	if err := os.CopyFS(dir, files); err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{Cluster: c, Helm: helm, Helm4: helm4, HelmEnv: []string{
+	e := &Env{Cluster: c, Helm: helm, Helm4: helm4, home: home, HelmEnv: []string{
 		"KUBECONFIG=" + c.Kubeconfig,
 		"HELM_CACHE_HOME=" + filepath.Join(home, "cache"),
 		"HELM_CONFIG_HOME=" + filepath.Join(home, "config"),
@@ -262,6 +265,25 @@ storage:
 
 	once.env = e
 	return e
+}
+
+// InstallSDR installs the SDR orchestrator chart into namespace (which
+// must exist) as release with Helm 3, with values (YAML) over the chart's
+// defaults, for a test that needs an SDR of its own.
+func (e *Env) InstallSDR(t testing.TB, namespace, release, values string) {
+	t.Helper()
+	f, err := os.CreateTemp(e.home, release+"-*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString(values)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.helm(t, nil, "install", release, filepath.Join(e.home, "files", "charts", "atlan-sdr"), "-n", namespace, "-f", f.Name())
 }
 
 func (e *Env) helm(t testing.TB, env []string, args ...string) {

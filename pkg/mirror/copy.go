@@ -147,12 +147,21 @@ func New(opts ...Option) (*Copier, error) {
 	}, nil
 }
 
+// SetProgress replaces the WithProgress callback, for a caller that looks
+// at the registries with Check before it knows how to show the copies it
+// will make. Call it between Copy calls, never during one.
+func (c *Copier) SetProgress(fn func(Event)) {
+	c.emitMu.Lock()
+	defer c.emitMu.Unlock()
+	c.o.progress = fn
+}
+
 func (c *Copier) emit(e Event) {
+	c.emitMu.Lock()
+	defer c.emitMu.Unlock()
 	if c.o.progress == nil {
 		return
 	}
-	c.emitMu.Lock()
-	defer c.emitMu.Unlock()
 	c.o.progress(e)
 }
 

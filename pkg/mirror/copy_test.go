@@ -517,3 +517,40 @@ func TestCheckAndDrift(t *testing.T) {
 		t.Errorf("overwritten tag = %s, want %s", got, seeds[1].index)
 	}
 }
+
+// TestCheckThenCopy is sync's use of one copier: Check the plan, then set
+// the progress display and Copy, reusing the source registry session.
+func TestCheckThenCopy(t *testing.T) {
+	src, srcRec := inProcessRegistry(t, nil)
+	dst, _ := inProcessRegistry(t, nil)
+	seeds, pairs := mirrorSet(t, src, dst)
+	srcRec.reset()
+	c := newCopier(t)
+	for i, in := range c.Check(ctx(t), pairs) {
+		if in.Err != nil || in.Present() {
+			t.Fatalf("Check(%q) = %+v, want absent", pairs[i].Destination, in)
+		}
+	}
+	kinds := map[mirror.EventKind]int{}
+	c.SetProgress(func(e mirror.Event) { kinds[e.Kind]++ })
+	if _, err := c.Copy(ctx(t), pairs); err != nil {
+		t.Fatalf("Copy: %v", err)
+	}
+	if kinds[mirror.ImageCopied] != len(pairs) {
+		t.Errorf("events after SetProgress = %v, want %d copied", kinds, len(pairs))
+	}
+	for i, p := range pairs {
+		if got := headDigest(t, p.Destination); got != seeds[i].index {
+			t.Errorf("%s = %s, want %s", p.Destination, got, seeds[i].index)
+		}
+	}
+	pings := 0
+	for _, r := range srcRec.reset() {
+		if r.Path == "/v2/" {
+			pings++
+		}
+	}
+	if pings != 1 {
+		t.Errorf("the source registry was pinged %d times over Check and Copy, want once", pings)
+	}
+}

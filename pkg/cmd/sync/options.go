@@ -60,8 +60,10 @@ type Options struct {
 	mapObj   store.Object
 	imageMap *imagemap.ImageMap
 	copier   *mirror.Copier
-	skipped  []inventory.Skipped
-	ignored  []string
+	// copierOpts are added to the copier's options: sync's --overwrite.
+	copierOpts []mirror.Option
+	skipped    []inventory.Skipped
+	ignored    []string
 }
 
 func (o *Options) addFlags(fs *pflag.FlagSet) {
@@ -81,8 +83,11 @@ func (o *Options) addFlags(fs *pflag.FlagSet) {
 }
 
 // usesCluster says whether the SDR's settings and images come from the
-// cluster: not with --config or --values, and not when the map and target
-// are all given by flags and helm is not asked for.
+// cluster: not with --config or --values, not when the map and target are
+// all given by flags and helm is not asked for, and not for an explicit
+// list of images (--from or --images-file). --atlan-url adds what the next
+// reconcile wants to the cluster's images; it does not replace the
+// cluster's settings.
 func (o *Options) usesCluster() bool {
 	if slices.Contains(o.From, fromHelm) {
 		return true
@@ -91,7 +96,7 @@ func (o *Options) usesCluster() bool {
 		return false
 	}
 	explicitMap := o.Map.File != "" || (o.Map.Key != "" && (o.Map.Bucket != "" || o.Map.Component != ""))
-	return (!explicitMap || o.SDR.Target == "") && len(o.From) == 0 && o.ImagesFile == "" && o.AtlanURL == ""
+	return (!explicitMap || o.SDR.Target == "") && len(o.From) == 0 && o.ImagesFile == ""
 }
 
 func (o *Options) validate() error {
@@ -155,7 +160,8 @@ func (o *Options) complete(ctx context.Context) ([]inventory.Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.copier, err = mirror.New(append(opts, mirror.WithConcurrency(o.Concurrency))...); err != nil {
+	opts = append(append(opts, mirror.WithConcurrency(o.Concurrency)), o.copierOpts...)
+	if o.copier, err = mirror.New(opts...); err != nil {
 		return nil, err
 	}
 	return o.filter(inv.Items()), nil
@@ -165,6 +171,7 @@ func (o *Options) readSettings(ctx context.Context) error {
 	log := o.f.Logger()
 	switch {
 	case o.usesCluster():
+		// Find logs where each setting was found.
 		inst, kube, err := o.SDR.Find(ctx, o.f, &o.Map)
 		if err != nil {
 			return err
@@ -179,11 +186,11 @@ func (o *Options) readSettings(ctx context.Context) error {
 			return err
 		}
 		o.settings = s
+		for k, v := range s.From {
+			log.Debug("setting", "name", k, "from", v)
+		}
 	default:
 		o.settings = &sdr.Settings{ImageMapPath: o.Map.Key, Target: o.SDR.Target, Bucket: o.Map.Bucket}
-	}
-	for k, v := range o.settings.From {
-		log.Debug("setting", "name", k, "from", v)
 	}
 	return nil
 }
@@ -351,9 +358,11 @@ type gate struct {
 	c *mirror.Copier
 }
 
-func (o *Options) gate(ctx context.Context) (plan.Gate, error) {
+// gate builds the signature gate when p has an image to verify: a sync
+// with nothing to do reads no trusted root and fetches nothing through TUF.
+func (o *Options) gate(ctx context.Context, p *plan.Plan, overwrite bool) (plan.Gate, error) {
 	o.Verify.WarnIfDisabled(o.f)
-	if !o.Verify.Enabled {
+	if !o.Verify.Enabled || !needsVerify(p, overwrite) {
 		return nil, nil
 	}
 	_, ropts, err := o.copier.SourceRemote("index.docker.io/library/x")
@@ -365,6 +374,17 @@ func (o *Options) gate(ctx context.Context) (plan.Gate, error) {
 		return nil, err
 	}
 	return &gate{v: v, c: o.copier}, nil
+}
+
+// needsVerify says whether sync would verify any image of p: those it
+// copies or maps (plan.Apply's work).
+func needsVerify(p *plan.Plan, overwrite bool) bool {
+	for _, it := range p.Images {
+		if it.State == plan.Unmapped || it.State == plan.Missing || (it.State == plan.Drift && overwrite) {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *gate) Verify(ctx context.Context, source, digest string) (*imagemap.Signer, error) {

@@ -74,6 +74,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	o.copierOpts = []mirror.Option{mirror.WithOverwrite(o.Overwrite)}
 	items, err := o.complete(ctx)
 	if err != nil {
 		return err
@@ -85,22 +86,16 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	g, err := o.gate(ctx)
+	g, err := o.gate(ctx, p, o.Overwrite)
 	if err != nil {
 		return err
 	}
 	es := o.f.ErrStyles()
 	progress := ui.NewProgress(o.f.IO.ErrOut, es, ui.IsTerminal(o.f.IO.ErrOut), countCopies(p, o.Overwrite))
-	registryOpts, err := o.Registry.Options()
-	if err != nil {
-		return err
-	}
-	copier, err := mirror.New(append(registryOpts, mirror.WithConcurrency(o.Concurrency), mirror.WithOverwrite(o.Overwrite),
-		mirror.WithProgress(func(e mirror.Event) { copycmd.Render(progress, e) }))...)
-	if err != nil {
-		return err
-	}
-	apply := plan.Apply{Gate: g, Copier: copier, Map: o.mapObj, Overwrite: o.Overwrite, Prune: o.Prune,
+	// The copier that checked the plan copies too: its registry sessions
+	// (ping, token) are reused.
+	o.copier.SetProgress(func(e mirror.Event) { copycmd.Render(progress, e) })
+	apply := plan.Apply{Gate: g, Copier: o.copier, Map: o.mapObj, Overwrite: o.Overwrite, Prune: o.Prune,
 		DryRun: o.DryRun, Concurrency: o.Concurrency}
 	if o.mapObj != nil {
 		apply.Lock = o.mapObj.Sibling(imagemap.LockKey(o.settings.ImageMapPath))
