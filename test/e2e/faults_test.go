@@ -19,6 +19,7 @@ import (
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/faultproxy"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/fixture"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/testenv"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
 )
@@ -30,6 +31,11 @@ type world struct {
 	digests  map[string]string
 	apps     []fixture.App
 	dir      string
+	// bucket are the flags naming the map's bucket (default: a file://
+	// bucket in dir); readMap reads the map past any proxy.
+	bucket  []string
+	readMap func(t *testing.T) []byte
+	env     []string
 }
 
 func newWorld(t *testing.T, seed uint64, rate float64, n int) *world {
@@ -77,19 +83,29 @@ func newWorld(t *testing.T, seed uint64, rate float64, n int) *world {
 	if err := os.WriteFile(filepath.Join(dir, "trusted_root.json"), root, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &world{f: f, src: src, dst: dst, digests: digests, apps: apps, dir: dir}
+	w := &world{f: f, src: src, dst: dst, digests: digests, apps: apps, dir: dir,
+		bucket: []string{"--bucket", "file://" + filepath.Join(dir, "bucket"), "--image-map-path", "sdr/image-map.yaml"}}
+	w.readMap = func(t *testing.T) []byte {
+		data, err := os.ReadFile(filepath.Join(dir, "bucket", "sdr", "image-map.yaml"))
+		if err != nil {
+			t.Fatalf("map missing: %v", err)
+		}
+		return data
+	}
+	return w
 }
 
 func (w *world) syncArgs(imagesFile string) []string {
-	return []string{"sync", "--from", "file", "--images-file", imagesFile,
+	args := []string{"sync", "--from", "file", "--images-file", imagesFile,
 		"--registry-mirror", "docker.io=" + w.src.Addr,
-		"--bucket", "file://" + filepath.Join(w.dir, "bucket"), "--image-map-path", "sdr/image-map.yaml",
 		"--target", w.dst.Addr + "/mirror", "--trusted-root", filepath.Join(w.dir, "trusted_root.json"),
 		"--concurrency", "4"}
+	return append(args, w.bucket...)
 }
 
 func (w *world) run(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "kubectl-sdr_mirror"), args...)
+	cmd.Env = append(os.Environ(), w.env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -102,10 +118,7 @@ func (w *world) run(ctx context.Context, args ...string) (string, error) {
 // It returns how many entries were checked.
 func (w *world) checkInvariant(t *testing.T) int {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(w.dir, "bucket", "sdr", "image-map.yaml"))
-	if err != nil {
-		t.Fatalf("map missing: %v", err)
-	}
+	data := w.readMap(t)
 	m, err := imagemap.Parse(data)
 	if err != nil {
 		t.Fatalf("map torn: %v\n%s", err, data)
@@ -269,5 +282,74 @@ func TestConcurrentSyncs(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestSyncS3UnderFaults keeps the map in a real S3 server behind the fault
+// proxy: a write that fails leaves the old map, a conflict re-merges, and
+// the invariant holds after every run.
+func TestSyncS3UnderFaults(t *testing.T) {
+	const key, secret, bucket = "faultkey", "fault-secret-PLANTED-11", "sdr-faults"
+	w := newWorld(t, 31, 0, 6)
+	endpoint := testenv.StartVersityGW(t, key, secret, bucket)
+	s3proxy, err := faultproxy.Start(strings.TrimPrefix(endpoint, "http://"), 33, 0.5, 60, faultproxy.Status503, faultproxy.ResetBody, faultproxy.Slow, faultproxy.Truncated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3proxy.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	t.Setenv("AWS_ACCESS_KEY_ID", key)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	direct, err := store.OpenBucket(ctx, "s3://"+bucket+"?endpoint="+endpoint+"&region=us-east-1&use_path_style=true", "sdr/image-map.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	local, err := os.ReadFile(filepath.Join(w.dir, "bucket", "sdr", "image-map.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := direct.Write(ctx, local, store.Any); err != nil {
+		t.Fatal(err)
+	}
+	w.bucket = []string{"--bucket", "s3://" + bucket + "?endpoint=http://" + s3proxy.Addr + "&region=us-east-1&use_path_style=true", "--image-map-path", "sdr/image-map.yaml"}
+	w.env = []string{"AWS_ACCESS_KEY_ID=" + key, "AWS_SECRET_ACCESS_KEY=" + secret}
+	w.readMap = func(t *testing.T) []byte {
+		data, _, err := direct.Read(ctx)
+		if err != nil {
+			t.Fatalf("reading the map past the proxy: %v", err)
+		}
+		return data
+	}
+	for run := range 6 {
+		// Drop the app entries (past the proxy) so that every run writes.
+		if _, err := store.Update(ctx, direct, func(m *imagemap.ImageMap) error {
+			for _, a := range w.apps {
+				_ = m.Remove("docker.io/atlanhq/" + a.Name)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		out, err := w.run(ctx, w.syncArgs(filepath.Join(w.dir, "images.txt"))...)
+		if err != nil && !strings.Contains(out, "error: ") {
+			t.Fatalf("run %d failed without an error line:\n%s", run, out)
+		}
+		if strings.Contains(out, secret) {
+			t.Fatalf("run %d printed the storage secret:\n%s", run, out)
+		}
+		w.checkInvariant(t)
+	}
+	s3proxy.SetRate(0)
+	if out, err := w.run(ctx, w.syncArgs(filepath.Join(w.dir, "images.txt"))...); err != nil {
+		t.Fatalf("rerun without faults failed: %v\n%s", err, out)
+	}
+	if n := w.checkInvariant(t); n != len(w.apps) {
+		t.Fatalf("after the clean rerun %d of %d apps are mapped", n, len(w.apps))
+	}
+	t.Logf("S3 faults injected: %v of %d requests", s3proxy.Counts(), s3proxy.Requests.Load())
+	if s3proxy.Injected.Load() == 0 {
+		t.Fatal("no fault reached the S3 server: the test proves nothing")
 	}
 }
