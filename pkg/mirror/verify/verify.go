@@ -116,6 +116,10 @@ type Verifier struct {
 	key      signature.Verifier
 	material root.TrustedMaterial
 	identity *identityMatcher
+	// puller keeps one authenticated transport per repository across
+	// images, so that each image costs its signature reads and no new
+	// handshake (ping, token) with the registry.
+	puller *remote.Puller
 }
 
 // New builds a Verifier. Conflicting options (a key and a keyless identity
@@ -128,11 +132,16 @@ func New(_ context.Context, opts ...Option) (*Verifier, error) {
 		}
 	}
 	v := &Verifier{o: o}
+	var err error
+	if v.puller, err = remote.NewPuller(o.remote...); err != nil {
+		return nil, err
+	}
 	if o.keyPath != "" {
 		if o.identity != "" || o.identityRE != "" || o.issuer != "" || o.issuerRE != "" {
 			return nil, errors.New("--key and --certificate-identity/--certificate-oidc-issuer exclude each other: a key signature has no identity")
 		}
-		pem, err := os.ReadFile(o.keyPath)
+		var pem []byte
+		pem, err = os.ReadFile(o.keyPath)
 		if err != nil {
 			return nil, fmt.Errorf("reading public key %q: %w", o.keyPath, err)
 		}
