@@ -11,6 +11,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/kms"
 	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
+
 	// The KMS providers --key accepts, as cosign does.
 	_ "github.com/sigstore/sigstore/pkg/signature/kms/aws"
 	_ "github.com/sigstore/sigstore/pkg/signature/kms/azure"
