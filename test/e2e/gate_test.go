@@ -104,8 +104,8 @@ func signGateImages(env *testscript.Env, src, cosign string) error {
 		s.SignClassic(images["wrong-identity"], "https://github.com/someone/else/.github/workflows/x.yaml@refs/heads/main", issuer, sigtest.Payload(images["wrong-identity"])),
 		s.SignClassic(images["wrong-issuer"], id, "https://accounts.example.com", sigtest.Payload(images["wrong-issuer"])),
 		other.SignClassic(images["untrusted"], id, issuer, sigtest.Payload(images["untrusted"])),
-		// Tampered: the good image's signature, over a payload changed by
-		// one byte that still names this image.
+		// Tampered: signed here, then the stored payload is changed by a
+		// byte (below) and still names this image.
 		s.SignClassic(tampered, id, issuer, sigtest.Payload(tampered)),
 	} {
 		if err != nil {
