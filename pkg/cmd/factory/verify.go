@@ -24,7 +24,7 @@ func (v *VerifyFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&v.IdentityRegexp, "certificate-identity-regexp", "", "regular expression for the signing identity, instead of --certificate-identity")
 	fs.StringVar(&v.Issuer, "certificate-oidc-issuer", "", "OIDC issuer of the signing certificate (default: "+verify.DefaultIssuer+")")
 	fs.StringVar(&v.IssuerRegexp, "certificate-oidc-issuer-regexp", "", "regular expression for the OIDC issuer, instead of --certificate-oidc-issuer")
-	fs.StringVar(&v.Key, "key", "", "verify with this PEM public key (cosign.pub) instead of a keyless identity")
+	fs.StringVar(&v.Key, "key", "", "verify with this public key instead of a keyless identity: a PEM file (cosign.pub) or a KMS key URI (awskms://, gcpkms://, azurekms://, hashivault://)")
 	fs.StringVar(&v.TrustedRoot, "trusted-root", "", "Sigstore trusted_root.json for offline, air-gapped verification (default: the public-good instance, fetched through TUF)")
 }
 

@@ -46,7 +46,7 @@ func NewCommand(f *factory.Factory) *cobra.Command {
 		Long: `Check each image's cosign signature by digest, as sync does before it copies or maps an
 image. Keyless signatures must come from the given identity and OIDC issuer (Atlan's
 signing workflow and GitHub Actions by default) and chain to the trusted root; --key
-checks against a public key instead. Both the classic "sha256-<digest>.sig" tag and
+checks against a public key (a PEM file or a KMS key URI) instead. Both the classic "sha256-<digest>.sig" tag and
 Sigstore bundles stored as OCI referrers are read.
 
 An image that fails is reported with its reason — no signature, wrong identity, wrong
@@ -59,7 +59,10 @@ issuer, bad signature, untrusted root — and the exit code is 1.`,
       --certificate-identity-regexp '^https://github.com/example/' --certificate-oidc-issuer https://token.actions.githubusercontent.com
 
   # Images signed with a key
-  NAME verify registry.example.com/atlan/app:1.0 --key cosign.pub`, "NAME", f.Name),
+  NAME verify registry.example.com/atlan/app:1.0 --key cosign.pub
+
+  # A key held in a KMS (awskms://, gcpkms://, azurekms://, hashivault://)
+  NAME verify registry.example.com/atlan/app:1.0 --key awskms:///alias/image-signing`, "NAME", f.Name),
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Images = args

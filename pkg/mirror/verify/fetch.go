@@ -46,7 +46,7 @@ func sigTag(image name.Digest) name.Tag {
 // fetch collects every signature of image. A registry error other than
 // "not found" is returned as is: it is not a verdict on the image.
 func (v *Verifier) fetch(ctx context.Context, image name.Digest) ([]candidate, error) {
-	opts := append([]remote.Option{remote.WithContext(ctx)}, v.o.remote...)
+	opts := []remote.Option{remote.WithContext(ctx), remote.Reuse(v.puller)}
 	var out []candidate
 
 	img, err := remote.Image(sigTag(image), opts...)

@@ -10,7 +10,7 @@ import (
 
 func remoteImage(ref name.Reference) (v1.Image, error) { return remote.Image(ref) }
 
-func layerAnnotations(t *testing.T, img v1.Image) map[string]string {
+func layerAnnotations(t testing.TB, img v1.Image) map[string]string {
 	t.Helper()
 	m, err := img.Manifest()
 	if err != nil {

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -13,7 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature/kms/fake"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/testenv"
 )
@@ -137,5 +140,46 @@ func TestVerifyCosignSigned(t *testing.T) {
 	}
 	if _, err := other.Verify(ctx, signed); !isReason(err, BadSignature) {
 		t.Errorf("Verify(cosign-signed, other key) = %v, want %q", err, BadSignature)
+	}
+}
+
+// TestVerifyKMSKey verifies with a key held in a KMS, named by URI: the
+// public key is read from the KMS provider (sigstore's in-memory one here).
+func TestVerifyKMSKey(t *testing.T) {
+	reg := newRegistry(t)
+	s := newSigner(t, reg)
+	key, _ := writeKey(t)
+	other, _ := writeKey(t)
+	sign := func(k *ecdsa.PrivateKey, repo string) name.Digest {
+		d := s.push(repo)
+		payload := simpleSigningPayload(d)
+		h := sha256.Sum256(payload)
+		sig, err := ecdsa.SignASN1(rand.Reader, k, h[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.pushSignature(d, payload, map[string]string{annotationSignature: base64.StdEncoding.EncodeToString(sig)})
+		return d
+	}
+	good := sign(key, "atlanhq/kms-signed")
+	otherSigned := sign(other, "atlanhq/other-key")
+
+	ctx := context.WithValue(context.Background(), fake.KmsCtxKey{}, crypto.PrivateKey(key))
+	v, err := New(ctx, WithKey("fakekms://atlan-signing-key"))
+	if err != nil {
+		t.Fatalf("New(WithKey(fakekms://...)): %v", err)
+	}
+	res, err := v.Verify(ctx, good)
+	if err != nil {
+		t.Fatalf("Verify(KMS-signed) error: %v", err)
+	}
+	if res.Identity != "key fakekms://atlan-signing-key" {
+		t.Errorf("Verify(KMS-signed).Identity = %q, want %q", res.Identity, "key fakekms://atlan-signing-key")
+	}
+	if _, err := v.Verify(ctx, otherSigned); !isReason(err, BadSignature) {
+		t.Errorf("Verify(signed by another key) = %v, want %q", err, BadSignature)
+	}
+	if _, err := New(ctx, WithKey("nosuchkms://k")); err == nil || !strings.Contains(err.Error(), `"nosuchkms://k"`) || !strings.Contains(err.Error(), "awskms://") {
+		t.Errorf("New(WithKey(nosuchkms://k)) = %v, want an error naming the key and the KMS schemes", err)
 	}
 }

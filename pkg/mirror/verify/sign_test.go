@@ -17,19 +17,19 @@ import (
 
 // signer wraps sigtest for one registry, failing the test on error.
 type signer struct {
-	t        *testing.T
+	t        testing.TB
 	s        *sigtest.Signer
 	registry string // host:port
 }
 
-func newRegistry(t *testing.T) string {
+func newRegistry(t testing.TB) string {
 	t.Helper()
 	s := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(discardLogger())))
 	t.Cleanup(s.Close)
 	return strings.TrimPrefix(s.URL, "http://")
 }
 
-func newSigner(t *testing.T, reg string) *signer {
+func newSigner(t testing.TB, reg string) *signer {
 	t.Helper()
 	s, err := sigtest.New()
 	if err != nil {

@@ -2,16 +2,13 @@ package verify
 
 import (
 	"context"
-	"crypto"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/root"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 )
 
@@ -87,8 +84,11 @@ func WithIssuer(value, regexp string) Option {
 	return func(o *options) error { o.issuer, o.issuerRE = value, regexp; return nil }
 }
 
-// WithKey verifies against a PEM public key file (cosign.pub) instead of a
-// keyless identity. The transparency log is not consulted.
+// WithKey verifies against a public key instead of a keyless identity: a
+// PEM file (cosign.pub), or a KMS key URI (awskms://, gcpkms://,
+// azurekms://, hashivault://, as cosign takes them) whose public key New
+// reads once with the KMS's usual credentials. The transparency log is not
+// consulted.
 func WithKey(path string) Option {
 	return func(o *options) error { o.keyPath = path; return nil }
 }
@@ -116,11 +116,15 @@ type Verifier struct {
 	key      signature.Verifier
 	material root.TrustedMaterial
 	identity *identityMatcher
+	// puller keeps one authenticated transport per repository across
+	// images, so that each image costs its signature reads and no new
+	// handshake (ping, token) with the registry.
+	puller *remote.Puller
 }
 
 // New builds a Verifier. Conflicting options (a key and a keyless identity
 // given explicitly) are an error.
-func New(_ context.Context, opts ...Option) (*Verifier, error) {
+func New(ctx context.Context, opts ...Option) (*Verifier, error) {
 	o := options{}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -128,20 +132,16 @@ func New(_ context.Context, opts ...Option) (*Verifier, error) {
 		}
 	}
 	v := &Verifier{o: o}
+	var err error
+	if v.puller, err = remote.NewPuller(o.remote...); err != nil {
+		return nil, err
+	}
 	if o.keyPath != "" {
 		if o.identity != "" || o.identityRE != "" || o.issuer != "" || o.issuerRE != "" {
 			return nil, errors.New("--key and --certificate-identity/--certificate-oidc-issuer exclude each other: a key signature has no identity")
 		}
-		pem, err := os.ReadFile(o.keyPath)
-		if err != nil {
-			return nil, fmt.Errorf("reading public key %q: %w", o.keyPath, err)
-		}
-		pub, err := cryptoutils.UnmarshalPEMToPublicKey(pem)
-		if err != nil {
-			return nil, fmt.Errorf("reading public key %q: not a PEM public key (cosign.pub): %w", o.keyPath, err)
-		}
-		if v.key, err = signature.LoadVerifier(pub, crypto.SHA256); err != nil {
-			return nil, fmt.Errorf("reading public key %q: %w", o.keyPath, err)
+		if v.key, err = loadKey(ctx, o.keyPath); err != nil {
+			return nil, err
 		}
 		return v, nil
 	}
