@@ -115,7 +115,7 @@ func TestHostileInputs(t *testing.T) {
 			}
 			before := snapshot(t, dir)
 			for _, verbose := range []bool{false, true} {
-				args := expand(tc.args, dir, bucket, releases)
+				args := expandArgs(tc.args, dir, bucket, releases)
 				if verbose {
 					args = append(args, "-v")
 				}
@@ -159,7 +159,7 @@ func mapSetWith(src, dst string) []string {
 	return []string{"map", "set", src, dst, "--bucket", "file://$BUCKET", "--image-map-path", "m.yaml"}
 }
 
-func expand(args []string, dir, bucket string, releases map[string]string) []string {
+func expandArgs(args []string, dir, bucket string, releases map[string]string) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
 		a = strings.ReplaceAll(a, "$BUCKET", bucket)
