@@ -15,12 +15,17 @@ GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(SDR_MIRROR_CACHE)/golangci-lint/$(GOLANGCI_LINT_VERSION)/golangci-lint
 FUZZTIME ?= 30s
 
-.PHONY: all build demo test unit lint fmt verify fuzz clean
+.PHONY: all build demo test unit lint fmt verify fuzz clean install-helm-plugin image krew-manifest
 
 all: build
 
 build: ## build bin/kubectl-sdr_mirror
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-sdr-mirror
+
+HELM ?= helm
+install-helm-plugin: build ## install this working tree as the Helm plugin "sdr-mirror" (HELM=path/to/helm)
+	$(HELM) plugin uninstall sdr-mirror >/dev/null 2>&1 || true
+	$(HELM) plugin install $(CURDIR)
 
 demo: build ## a real sync on loopback: registries, latest-releases, signed images, a file:// bucket
 	$(GO) run ./hack/demo $(BIN)
