@@ -122,6 +122,7 @@ and kubeconfig come from Helm), or as kubectl-sdr_mirror directly.`,
 		copycmd.NewCommand(f),
 		cronjob.NewCommand(f),
 	)
+	f.RegisterCompletions(root, map[string][]string{"from": synccmd.FromValues()})
 	return root
 }
 
