@@ -27,6 +27,20 @@ install-helm-plugin: build ## install this working tree as the Helm plugin "sdr-
 	$(HELM) plugin uninstall sdr-mirror >/dev/null 2>&1 || true
 	$(HELM) plugin install $(CURDIR)
 
+# The container image, built without a container runtime (hack/image):
+# static binaries on an empty base, pushed to IMAGE. For a local registry:
+#   make image IMAGE=127.0.0.1:5000/kubectl-sdr-mirror:dev IMAGE_FLAGS=--insecure
+IMAGE ?= ghcr.io/sdr-mirror/kubectl-sdr-mirror:$(VERSION)
+IMAGE_PLATFORMS ?= linux/amd64 linux/arm64
+IMAGE_FLAGS ?=
+image: ## build the container image and push it to IMAGE
+	for p in $(IMAGE_PLATFORMS); do \
+		CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+			-o bin/image/$${p%/*}-$${p#*/}/kubectl-sdr_mirror ./cmd/kubectl-sdr-mirror; \
+	done
+	$(GO) run ./hack/image --tag $(IMAGE) --version $(VERSION) $(IMAGE_FLAGS) \
+		$(foreach p,$(IMAGE_PLATFORMS),--binary $(p)=bin/image/$(subst /,-,$(p))/kubectl-sdr_mirror)
+
 demo: build ## a real sync on loopback: registries, latest-releases, signed images, a file:// bucket
 	$(GO) run ./hack/demo $(BIN)
 
