@@ -116,7 +116,10 @@ func TestHelmPluginFromWorkingTree(t *testing.T) {
 func releaseServer(t *testing.T, binary []byte, sum string) string {
 	t.Helper()
 	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
+	gz, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tw := tar.NewWriter(gz)
 	files := map[string][]byte{"kubectl-sdr_mirror": binary, "LICENSE": []byte("license\n"), "README.md": []byte("readme\n")}
 	for _, name := range []string{"kubectl-sdr_mirror", "LICENSE", "README.md"} {
