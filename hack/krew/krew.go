@@ -210,7 +210,7 @@ func Render(tmpl, tag, dir string) ([]byte, error) {
 			return fmt.Sprintf("uri: %s\n    sha256: %s", uri, hex.EncodeToString(sum[:])), nil
 		},
 	}
-	t, err := template.New(".krew.yaml").Funcs(funcs).Parse(tmpl)
+	t, err := template.New(".krew.yaml").Funcs(funcs).Parse(tmpl) //nolint:gosec // the template is the repository's own .krew.yaml
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -23,7 +24,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: krew render|validate [flags] FILE...")
+		return errors.New("usage: krew render|validate [flags] FILE")
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	archives := fs.String("archives", "", "directory holding the release archives the manifests name")
@@ -34,7 +35,7 @@ func run(args []string) error {
 	switch args[0] {
 	case "render":
 		if fs.NArg() != 1 || *tag == "" || *archives == "" {
-			return fmt.Errorf("usage: krew render --tag vX.Y.Z --archives DIR .krew.yaml")
+			return errors.New("usage: krew render --tag vX.Y.Z --archives DIR .krew.yaml")
 		}
 		tmpl, err := os.ReadFile(fs.Arg(0))
 		if err != nil {
@@ -48,7 +49,7 @@ func run(args []string) error {
 		return err
 	case "validate":
 		if fs.NArg() == 0 {
-			return fmt.Errorf("usage: krew validate [--archives DIR] MANIFEST...")
+			return errors.New("usage: krew validate [--archives DIR] MANIFEST [MANIFEST]")
 		}
 		for _, f := range fs.Args() {
 			data, err := os.ReadFile(f)

@@ -29,7 +29,7 @@ const (
 	DefaultName      = "sdr-mirror"
 	DefaultSchedule  = "17 * * * *"
 	DefaultImageRepo = "ghcr.io/sdr-mirror/kubectl-sdr-mirror"
-	defaultTokenKey  = "ATLAN_API_TOKEN"
+	defaultTokenKey  = "ATLAN_API_TOKEN" //nolint:gosec // the name of a Secret key, not a credential
 	fieldManager     = "kubectl-sdr-mirror"
 )
 
