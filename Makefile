@@ -13,14 +13,36 @@ LDFLAGS := -s -w -X $(PKG)/pkg/cmd/version.version=$(VERSION) -X $(PKG)/pkg/cmd/
 export SDR_MIRROR_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/sdr-mirror
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(SDR_MIRROR_CACHE)/golangci-lint/$(GOLANGCI_LINT_VERSION)/golangci-lint
+# v2.16.0: the newest goreleaser that builds with Go 1.26 from the Go module proxy.
+GORELEASER_VERSION := v2.16.0
+GORELEASER := $(SDR_MIRROR_CACHE)/goreleaser/$(GORELEASER_VERSION)/goreleaser
 FUZZTIME ?= 30s
 
-.PHONY: all build demo test unit lint fmt verify fuzz clean
+.PHONY: all build demo test unit lint fmt verify fuzz clean install-helm-plugin image release-snapshot
 
 all: build
 
 build: ## build bin/kubectl-sdr_mirror
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-sdr-mirror
+
+HELM ?= helm
+install-helm-plugin: build ## install this working tree as the Helm plugin "sdr-mirror" (HELM=path/to/helm)
+	$(HELM) plugin uninstall sdr-mirror >/dev/null 2>&1 || true
+	$(HELM) plugin install $(CURDIR)
+
+# The container image, built without a container runtime (hack/image):
+# static binaries on an empty base, pushed to IMAGE. For a local registry:
+#   make image IMAGE=127.0.0.1:5000/kubectl-sdr-mirror:dev IMAGE_FLAGS=--insecure
+IMAGE ?= ghcr.io/sdr-mirror/kubectl-sdr-mirror:$(VERSION)
+IMAGE_PLATFORMS ?= linux/amd64 linux/arm64
+IMAGE_FLAGS ?=
+image: ## build the container image and push it to IMAGE
+	for p in $(IMAGE_PLATFORMS); do \
+		CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+			-o bin/image/$${p%/*}-$${p#*/}/kubectl-sdr_mirror ./cmd/kubectl-sdr-mirror; \
+	done
+	$(GO) run ./hack/image --tag $(IMAGE) --version $(VERSION) $(IMAGE_FLAGS) \
+		$(foreach p,$(IMAGE_PLATFORMS),--binary $(p)=bin/image/$(subst /,-,$(p))/kubectl-sdr_mirror)
 
 demo: build ## a real sync on loopback: registries, latest-releases, signed images, a file:// bucket
 	$(GO) run ./hack/demo $(BIN)
@@ -50,10 +72,24 @@ lint: $(GOLANGCI_LINT) ## golangci-lint at the pinned version
 fmt: ## format the code
 	$(GO) fmt ./...
 
-verify: ## go.mod tidy, code formatted, shell scripts parse
+verify: release-snapshot ## go.mod tidy, code formatted, shell scripts parse, release archives and krew manifests valid
 	$(GO) mod tidy -diff
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run 'make fmt'"; exit 1; }
 	for f in hack/*.sh .ci/run; do bash -n "$$f"; done
+	sh -n plugin/install.sh
+
+$(GORELEASER):
+	GOBIN=$(dir $(GORELEASER)) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
+
+# goreleaser's snapshot: the six archives, checksums.txt and the krew manifest
+# in dist/; then both krew manifests (goreleaser's and .krew.yaml rendered as
+# krew-release-bot does) checked against krew's rules and the archives.
+release-snapshot: $(GORELEASER) ## build the release archives and krew manifest into dist/ and check them
+	$(GORELEASER) check
+	$(GORELEASER) release --snapshot --clean --skip=publish
+	$(GO) run ./hack/krew validate --archives dist dist/krew/sdr-mirror.yaml
+	$(GO) run ./hack/krew render --tag v0.0.0 --archives dist .krew.yaml > dist/krew-release-bot.yaml
+	$(GO) run ./hack/krew validate --archives dist dist/krew-release-bot.yaml
 
 clean:
 	rm -rf bin dist

@@ -13,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	copycmd "github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/copy"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/cronjob"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/images"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/mapcmd"
@@ -119,7 +120,9 @@ and kubeconfig come from Helm), or as kubectl-sdr_mirror directly.`,
 		images.NewCommand(f),
 		verifycmd.NewCommand(f),
 		copycmd.NewCommand(f),
+		cronjob.NewCommand(f),
 	)
+	f.RegisterCompletions(root, map[string][]string{"from": synccmd.FromValues()})
 	return root
 }
 

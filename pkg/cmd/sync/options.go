@@ -34,6 +34,9 @@ const (
 
 var fromValues = []string{fromHelm, fromReleases, fromFile}
 
+// FromValues are the accepted --from values, for shell completion.
+func FromValues() []string { return fromValues }
+
 // Options are the inputs diff and sync share.
 type Options struct {
 	f *factory.Factory
