@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/testenv"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 )
 
@@ -66,8 +67,8 @@ func mirrorSet(t *testing.T, src, dst string) ([]seed, []mirror.Pair) {
 // registries: digests preserved, signatures and referrers carried, shared
 // blobs crossing the wire once, and a rerun that copies nothing.
 func TestCopyDistribution(t *testing.T) {
-	srcReal, _ := distribution(t)
-	dstReal, _ := distribution(t)
+	srcReal, _ := testenv.Registry(t)
+	dstReal, _ := testenv.Registry(t)
 	src, srcRec := proxied(t, srcReal)
 	dst, dstRec := proxied(t, dstReal)
 	seeds, pairs := mirrorSet(t, src, dst)
@@ -309,7 +310,7 @@ func TestCopySurvivesThrottlingAndFailures(t *testing.T) {
 // with --registry-auth-file and --registry-ca-file the copy succeeds.
 func TestAuthFailureNamesRegistry(t *testing.T) {
 	src, _ := inProcessRegistry(t, nil)
-	dst, dir := distribution(t, "--htpasswd", "mirror:s3cret-pass", "--tls")
+	dst, dir := testenv.Registry(t, "--htpasswd", "mirror:s3cret-pass", "--tls")
 	_, pairs := mirrorSet(t, src, dst)
 	pairs = pairs[:1]
 	ca := filepath.Join(dir, "ca.pem")

@@ -1,22 +1,14 @@
 package mirror_test
 
 import (
-	"context"
-	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,8 +20,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-
-	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/testenv"
 )
 
 // request is one request a registry saw.
@@ -81,50 +71,6 @@ func inProcessRegistry(t *testing.T, wrap func(http.Handler) http.Handler) (stri
 	s := httptest.NewServer(rec)
 	t.Cleanup(s.Close)
 	return strings.TrimPrefix(s.URL, "http://"), rec
-}
-
-// distribution starts a CNCF Distribution registry with hack/registry-up.sh
-// and stops it when the test ends. args are the script's flags.
-func distribution(t *testing.T, args ...string) (host, dir string) {
-	t.Helper()
-	bin := testenv.Path(t, "SDR_MIRROR_REGISTRY_BIN")
-	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "hack", "registry-up.sh")
-	dir = t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, script, append(args, dir)...)
-	cmd.Env = append(os.Environ(), "SDR_MIRROR_REGISTRY_BIN="+bin)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("hack/registry-up.sh %v: %v", args, err)
-	}
-	f := strings.Fields(string(out))
-	if len(f) != 2 {
-		t.Fatalf("hack/registry-up.sh printed %q, want ADDRESS PID", out)
-	}
-	pid, err := strconv.Atoi(f[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stopPID(t, pid) })
-	return f[0], dir
-}
-
-func stopPID(t *testing.T, pid int) {
-	_ = syscall.Kill(pid, syscall.SIGTERM)
-	for i := 0; i < 100; i++ {
-		if syscall.Kill(pid, 0) != nil {
-			return
-		}
-		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && strings.Contains(string(b), ") Z ") {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
-	t.Logf("registry %d ignored SIGTERM and was killed", pid)
 }
 
 // proxied puts a recording reverse proxy in front of a plain-HTTP

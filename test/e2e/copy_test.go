@@ -1,18 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"encoding/base64"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -36,11 +29,11 @@ func TestCopy(t *testing.T) {
 			return err
 		}
 		start := func(dir string, args ...string) (string, error) {
-			host, pid, err := startRegistry(bin, filepath.Join(env.WorkDir, dir), args...)
+			host, pid, err := testenv.StartRegistry(bin, filepath.Join(env.WorkDir, dir), args...)
 			if err != nil {
 				return "", err
 			}
-			env.Defer(func() { stopRegistry(pid) })
+			env.Defer(func() { testenv.StopRegistry(pid) })
 			return host, nil
 		}
 		src, err := start(".registry-src")
@@ -86,38 +79,4 @@ func TestCopy(t *testing.T) {
 		return nil
 	}
 	testscript.Run(t, p)
-}
-
-func startRegistry(bin, dir string, args ...string) (host string, pid int, err error) {
-	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "hack", "registry-up.sh")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, script, append(args, dir)...)
-	cmd.Env = append(os.Environ(), "SDR_MIRROR_REGISTRY_BIN="+bin)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", 0, fmt.Errorf("hack/registry-up.sh %v: %w", args, err)
-	}
-	f := strings.Fields(string(out))
-	if len(f) != 2 {
-		return "", 0, fmt.Errorf("hack/registry-up.sh printed %q, want ADDRESS PID", out)
-	}
-	pid, err = strconv.Atoi(f[1])
-	return f[0], pid, err
-}
-
-func stopRegistry(pid int) {
-	_ = syscall.Kill(pid, syscall.SIGTERM)
-	for range 100 {
-		if syscall.Kill(pid, 0) != nil {
-			return
-		}
-		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && strings.Contains(string(b), ") Z ") {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
 }

@@ -29,11 +29,11 @@ import (
 // needed for any of it.
 func TestMakeImage(t *testing.T) {
 	bin := testenv.Path(t, "SDR_MIRROR_REGISTRY_BIN")
-	host, pid, err := startRegistry(bin, t.TempDir())
+	host, pid, err := testenv.StartRegistry(bin, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { stopRegistry(pid) })
+	t.Cleanup(func() { testenv.StopRegistry(pid) })
 
 	tag := host + "/sdr-mirror/kubectl-sdr-mirror:e2e"
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)

@@ -49,16 +49,16 @@ func TestRealStack(t *testing.T) {
 	linkHelm(t)
 
 	dir := t.TempDir()
-	hub, hubPID, err := startRegistry(regBin, filepath.Join(dir, "hub"))
+	hub, hubPID, err := testenv.StartRegistry(regBin, filepath.Join(dir, "hub"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { stopRegistry(hubPID) })
-	dst, dstPID, err := startRegistry(regBin, filepath.Join(dir, "dst"), "--htpasswd", realRegUser+":"+realRegPass, "--tls")
+	t.Cleanup(func() { testenv.StopRegistry(hubPID) })
+	dst, dstPID, err := testenv.StartRegistry(regBin, filepath.Join(dir, "dst"), "--htpasswd", realRegUser+":"+realRegPass, "--tls")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { stopRegistry(dstPID) })
+	t.Cleanup(func() { testenv.StopRegistry(dstPID) })
 	ca, err := os.ReadFile(filepath.Join(dir, "dst", "ca.pem"))
 	if err != nil {
 		t.Fatal(err)
