@@ -126,8 +126,14 @@ func (o *bucketObject) read(ctx context.Context) ([]byte, Version, error) {
 			torn = !same
 			prev, prevV = data, v
 		}
-		if !torn || attempt >= 5 {
+		if !torn || attempt >= 10 {
 			return data, v, err
+		}
+		// Let the racing write finish before reading again.
+		select {
+		case <-ctx.Done():
+			return nil, Version{}, ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
 		}
 	}
 }
