@@ -9,6 +9,8 @@ import (
 
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"sigs.k8s.io/yaml"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
 )
 
 // ObjectStoreName is the name of the Dapr component the SDR keeps its files
@@ -27,17 +29,16 @@ type Component struct {
 }
 
 // MetadataItem is one name with either a literal value or a reference to a
-// key of a Secret in the SDR's namespace.
-type MetadataItem struct {
-	Name         string        `json:"name"`
-	Value        string        `json:"value,omitempty"`
-	SecretKeyRef *SecretKeyRef `json:"secretKeyRef,omitempty"`
-}
+// key of a Secret in the SDR's namespace: the store's type, so a component
+// found here opens its bucket as it is.
+type MetadataItem = store.MetadataItem
 
 // SecretKeyRef names a key in a Secret.
-type SecretKeyRef struct {
-	Name string `json:"name"`
-	Key  string `json:"key"`
+type SecretKeyRef = store.SecretKeyRef
+
+// Store is the component as the store opens it.
+func (c *Component) Store() *store.Component {
+	return &store.Component{Name: c.Name, Type: c.Type, Metadata: c.Metadata}
 }
 
 // Get returns the literal value of metadata item name.

@@ -8,6 +8,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
 )
 
 // ErrForbidden is wrapped by errors for reads the credentials may not do.
@@ -32,9 +34,7 @@ func accessError(err error, doing, verb, resource, namespace string) error {
 
 // SecretGetter reads one key of a Kubernetes Secret (or its equivalent), as
 // a Dapr secretKeyRef names it.
-type SecretGetter interface {
-	GetSecret(ctx context.Context, name, key string) ([]byte, error)
-}
+type SecretGetter = store.SecretGetter
 
 // KubeSecrets reads secretKeyRef values from Secrets in one namespace, the
 // SDR's.

@@ -220,7 +220,7 @@ func (o *Options) openMap(ctx context.Context) error {
 	case s.Bucket != "":
 		obj, err = o.f.OpenBucket(ctx, s.Bucket, s.ImageMapPath)
 	case s.ObjectStore != nil:
-		obj, err = store.OpenComponent(ctx, storeComponent(s.ObjectStore), s.ImageMapPath, o.f.Secrets)
+		obj, err = store.OpenComponent(ctx, s.ObjectStore.Store(), s.ImageMapPath, o.f.Secrets)
 	default:
 		return s.Require(sdr.SettingObjectStore)
 	}
@@ -238,18 +238,6 @@ func (o *Options) openMap(ctx context.Context) error {
 	}
 	o.imageMap = m
 	return nil
-}
-
-func storeComponent(c *sdr.Component) *store.Component {
-	out := &store.Component{Name: c.Name, Type: c.Type}
-	for _, it := range c.Metadata {
-		mi := store.MetadataItem{Name: it.Name, Value: it.Value}
-		if it.SecretKeyRef != nil {
-			mi.SecretKeyRef = &store.SecretKeyRef{Name: it.SecretKeyRef.Name, Key: it.SecretKeyRef.Key}
-		}
-		out.Metadata = append(out.Metadata, mi)
-	}
-	return out
 }
 
 // inventory gathers the needed images from every --from source.
