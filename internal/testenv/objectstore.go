@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -102,6 +103,13 @@ func (p *Process) stop(exited chan struct{}) {
 // the given root credentials, creates bucket and returns the endpoint URL.
 func StartVersityGW(t testing.TB, accessKey, secretKey, bucket string) string {
 	t.Helper()
+	return StartVersityGWTLS(t, accessKey, secretKey, bucket, nil)
+}
+
+// StartVersityGWTLS is StartVersityGW serving HTTPS with c's certificate
+// when c is not nil.
+func StartVersityGWTLS(t testing.TB, accessKey, secretKey, bucket string, c *TLS) string {
+	t.Helper()
 	bin := Path(t, "SDR_MIRROR_VERSITYGW")
 	dir := t.TempDir()
 	root := filepath.Join(dir, "root")
@@ -109,16 +117,22 @@ func StartVersityGW(t testing.TB, accessKey, secretKey, bucket string) string {
 		t.Fatal(err)
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
-	cmd := exec.Command(bin, "--port", addr, "--quiet", "posix", "--sidecar", filepath.Join(dir, "meta"), root)
+	args := []string{"--port", addr, "--quiet"}
+	scheme, httpClient := "http", http.DefaultClient
+	if c != nil {
+		args = append(args, "--cert", c.Cert, "--key", c.Key)
+		scheme, httpClient = "https", c.Client()
+	}
+	cmd := exec.Command(bin, append(args, "posix", "--sidecar", filepath.Join(dir, "meta"), root)...)
 	// Credentials through the environment of the server only.
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+accessKey, "ROOT_SECRET_ACCESS_KEY="+secretKey)
 	if err := os.Mkdir(filepath.Join(dir, "meta"), 0o750); err != nil {
 		t.Fatal(err)
 	}
 	Start(t, "versitygw", cmd, addr, dir)
-	endpoint := "http://" + addr
+	endpoint := scheme + "://" + addr
 	client := s3.New(s3.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
+		Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true, HTTPClient: httpClient,
 		Credentials: credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
 	})
 	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
@@ -131,16 +145,29 @@ func StartVersityGW(t testing.TB, accessKey, secretKey, bucket string) string {
 // backend, creates bucket and returns its endpoint URL.
 func StartFakeGCS(t testing.TB, bucket string) string {
 	t.Helper()
+	return StartFakeGCSTLS(t, bucket, nil)
+}
+
+// StartFakeGCSTLS is StartFakeGCS serving HTTPS with c's certificate when c
+// is not nil.
+func StartFakeGCSTLS(t testing.TB, bucket string, c *TLS) string {
+	t.Helper()
 	bin := Path(t, "SDR_MIRROR_FAKE_GCS")
 	dir := t.TempDir()
 	port := FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(bin, "-scheme", "http", "-host", "127.0.0.1", "-port", strconv.Itoa(port),
-		"-public-host", addr, "-external-url", "http://"+addr,
-		"-backend", "filesystem", "-filesystem-root", filepath.Join(dir, "data"), "-log-level", "warn")
+	scheme, httpClient := "http", http.DefaultClient
+	args := []string{"-host", "127.0.0.1", "-port", strconv.Itoa(port), "-public-host", addr,
+		"-backend", "filesystem", "-filesystem-root", filepath.Join(dir, "data"), "-log-level", "warn"}
+	if c != nil {
+		scheme, httpClient = "https", c.Client()
+		args = append(args, "-cert-location", c.Cert, "-private-key-location", c.Key)
+	}
+	cmd := exec.Command(bin, append(args, "-scheme", scheme, "-external-url", scheme+"://"+addr)...)
 	Start(t, "fake-gcs-server", cmd, addr, dir)
-	endpoint := "http://" + addr
-	client, err := storage.NewClient(context.Background(), option.WithEndpoint(endpoint+"/storage/v1/"), option.WithoutAuthentication())
+	endpoint := scheme + "://" + addr
+	client, err := storage.NewClient(context.Background(), option.WithEndpoint(endpoint+"/storage/v1/"), option.WithoutAuthentication(),
+		option.WithHTTPClient(httpClient))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +183,13 @@ func StartFakeGCS(t testing.TB, bucket string) string {
 // account; requests go to <endpoint>/<account>/<container>.
 func StartAzurite(t testing.TB, account, key, containerName string) string {
 	t.Helper()
+	return StartAzuriteTLS(t, account, key, containerName, nil)
+}
+
+// StartAzuriteTLS is StartAzurite serving HTTPS with c's certificate when c
+// is not nil.
+func StartAzuriteTLS(t testing.TB, account, key, containerName string, c *TLS) string {
+	t.Helper()
 	main := Path(t, "SDR_MIRROR_AZURITE")
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -164,16 +198,25 @@ func StartAzurite(t testing.TB, account, key, containerName string) string {
 	dir := t.TempDir()
 	port := FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(node, main, "--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(port),
-		"--location", filepath.Join(dir, "data"), "--disableTelemetry", "--skipApiVersionCheck", "--silent")
+	args := []string{main, "--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(port),
+		"--location", filepath.Join(dir, "data"), "--disableTelemetry", "--skipApiVersionCheck", "--silent"}
+	scheme := "http"
+	var opts *container.ClientOptions
+	if c != nil {
+		args = append(args, "--cert", c.Cert, "--key", c.Key)
+		scheme = "https"
+		opts = &container.ClientOptions{}
+		opts.Transport = c.Client()
+	}
+	cmd := exec.Command(node, args...)
 	cmd.Env = append(os.Environ(), "AZURITE_ACCOUNTS="+account+":"+key)
 	Start(t, "azurite", cmd, addr, dir)
-	endpoint := "http://" + addr
+	endpoint := scheme + "://" + addr
 	cred, err := container.NewSharedKeyCredential(account, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc, err := container.NewClientWithSharedKeyCredential(endpoint+"/"+account+"/"+containerName, cred, nil)
+	cc, err := container.NewClientWithSharedKeyCredential(endpoint+"/"+account+"/"+containerName, cred, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,16 +1,16 @@
 package mirror
 
 import (
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/capool"
 )
 
 // DefaultConcurrency is how many images, and separately how many blobs, are
@@ -32,7 +32,7 @@ type options struct {
 	progress    func(Event)
 	mirrors     map[string]string
 	insecure    map[string]bool
-	caFiles     []string
+	caPEMs      [][]byte
 	retry       retryPolicy
 	userAgent   string
 	overwrite   bool
@@ -175,14 +175,11 @@ func WithCAFile(file string) Option {
 		if file == "" {
 			return nil
 		}
-		b, err := os.ReadFile(file)
+		b, err := capool.Read("registry CA file", file)
 		if err != nil {
-			return fmt.Errorf("reading registry CA file %q: %w", file, err)
+			return err
 		}
-		if !x509.NewCertPool().AppendCertsFromPEM(b) {
-			return fmt.Errorf("registry CA file %q holds no PEM certificate", file)
-		}
-		o.caFiles = append(o.caFiles, file)
+		o.caPEMs = append(o.caPEMs, b)
 		return nil
 	}
 }

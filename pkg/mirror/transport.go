@@ -3,18 +3,18 @@ package mirror
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/capool"
 )
 
 type retryPolicy struct {
@@ -143,7 +143,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // connections per host for the concurrency and the extra CA files trusted.
 func baseTransport(o *options) (http.RoundTripper, error) {
 	if o.transport != nil {
-		if len(o.caFiles) > 0 {
+		if len(o.caPEMs) > 0 {
 			return nil, errors.New("a custom transport cannot be combined with a registry CA file")
 		}
 		return o.transport, nil
@@ -151,19 +151,8 @@ func baseTransport(o *options) (http.RoundTripper, error) {
 	t := remote.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, 4*o.concurrency)
 	t.MaxIdleConns = max(t.MaxIdleConns, 8*o.concurrency)
-	if len(o.caFiles) > 0 {
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		for _, f := range o.caFiles {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return nil, err
-			}
-			pool.AppendCertsFromPEM(b)
-		}
-		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if len(o.caPEMs) > 0 {
+		t.TLSClientConfig = capool.Config(nil, o.caPEMs...)
 	}
 	if len(o.insecure) == 0 {
 		return t, nil

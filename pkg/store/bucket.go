@@ -45,21 +45,33 @@ const (
 	providerMem   provider = "mem"
 )
 
-func openURL(ctx context.Context, u *url.URL, raw, key string) (Object, error) {
+func openURL(ctx context.Context, u *url.URL, raw, key string, o *openOptions) (Object, error) {
 	if u.Scheme == "file" {
 		if st, err := os.Stat(u.Path); err != nil || !st.IsDir() {
 			return nil, fmt.Errorf("bucket URL %q: directory %q does not exist; create it first", redact(raw), u.Path)
 		}
 		return FileBucket(u.Path, key)
 	}
-	b, err := blob.OpenBucket(ctx, raw)
+	var b *blob.Bucket
+	var err error
+	switch {
+	case u.Scheme == "gs":
+		// Always through this package's opener: gocloud's prints a
+		// warning on standard output when there are no default
+		// credentials, which would corrupt -o json.
+		b, err = openGCSURL(ctx, u, o)
+	case o.caPEM != nil:
+		b, err = openURLWithCA(ctx, u, o)
+	default:
+		b, err = blob.OpenBucket(ctx, raw)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening bucket %q: %w", redact(raw), err)
 	}
 	if u.Scheme == "gs" {
 		boundGCSRetries(b)
 	}
-	return newBucketObject(b, provider(u.Scheme), redact(raw), key, nil), nil
+	return newBucketObject(b, provider(u.Scheme), redact(raw), key, nil, o), nil
 }
 
 // boundGCSRetries limits the GCS client's retries of a failing request
@@ -71,9 +83,9 @@ func boundGCSRetries(b *blob.Bucket) {
 	}
 }
 
-func newBucketObject(b *blob.Bucket, p provider, name, key string, secrets []string) *bucketObject {
+func newBucketObject(b *blob.Bucket, p provider, name, key string, secrets []string, o *openOptions) *bucketObject {
 	return &bucketObject{
-		shared: &sharedBucket{bucket: b, provider: p, name: name, secrets: secrets},
+		shared: &sharedBucket{bucket: b, provider: p, name: name, secrets: secrets, customCA: o.caPEM != nil},
 		key:    key,
 		owner:  true,
 	}
@@ -86,6 +98,8 @@ type sharedBucket struct {
 	name     string
 	// secrets are credential values that must never appear in an error.
 	secrets []string
+	// customCA is set when a bucket CA file is trusted.
+	customCA bool
 	// mu serialises conditional writes where the provider has no
 	// precondition of its own (mem://, which lives in this process).
 	mu sync.Mutex
@@ -107,7 +121,7 @@ func (o *bucketObject) Read(ctx context.Context) ([]byte, Version, error) {
 		return nil, Version{}, fmt.Errorf("reading %q: %w", o.URL(), ErrNotFound)
 	}
 	if err != nil {
-		return nil, Version{}, fmt.Errorf("reading %q: %w%s", o.URL(), o.scrub(err), accessHint(err))
+		return nil, Version{}, fmt.Errorf("reading %q: %w%s", o.URL(), o.scrub(err), o.hint(err))
 	}
 	return data, v, nil
 }
@@ -195,7 +209,7 @@ func (o *bucketObject) Write(ctx context.Context, data []byte, ifVersion Version
 	if errors.Is(err, ErrConflict) || isConflict(err) {
 		return fmt.Errorf("writing %q: %w", o.URL(), ErrConflict)
 	}
-	return fmt.Errorf("writing %q: %w%s", o.URL(), o.scrub(err), accessHint(err))
+	return fmt.Errorf("writing %q: %w%s", o.URL(), o.scrub(err), o.hint(err))
 }
 
 // accessHint says what to check when the provider refused the credentials.
@@ -206,6 +220,11 @@ func accessHint(err error) string {
 		return "; check the bucket credentials (the objectstore component's keys or the provider's environment) and that they may read and write this object"
 	}
 	return ""
+}
+
+// hint says what to do about a refused or untrusted connection.
+func (o *bucketObject) hint(err error) string {
+	return accessHint(err) + tlsHint(err, o.shared.customCA)
 }
 
 func (o *bucketObject) write(ctx context.Context, data []byte, ifVersion Version) error {

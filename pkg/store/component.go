@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -212,7 +211,11 @@ func (s *settings) need(what string, names ...string) (string, error) {
 // credentials. secrets resolves secretKeyRef items; it may be nil when the
 // component has none. Credentials go straight into the client, never into
 // a URL or the environment, and are removed from every error.
-func OpenComponent(ctx context.Context, c *Component, key string, secrets SecretGetter) (Object, error) {
+func OpenComponent(ctx context.Context, c *Component, key string, secrets SecretGetter, opts ...Option) (Object, error) {
+	o, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
 	if key == "" {
 		return nil, fmt.Errorf("objectstore component %q: no object key; pass --image-map-path", c.Name)
 	}
@@ -223,11 +226,11 @@ func OpenComponent(ctx context.Context, c *Component, key string, secrets Secret
 	var obj Object
 	switch c.Type {
 	case "bindings.aws.s3", "bindings.s3":
-		obj, err = openS3(ctx, s, key)
+		obj, err = openS3(ctx, s, key, o)
 	case "bindings.azure.blobstorage":
-		obj, err = openAzure(ctx, s, key)
+		obj, err = openAzure(ctx, s, key, o)
 	case "bindings.gcp.bucket", "bindings.gcs":
-		obj, err = openGCS(ctx, s, key)
+		obj, err = openGCS(ctx, s, key, o)
 	case "bindings.localstorage":
 		var root string
 		if root, err = s.need("root path", "rootPath"); err == nil {
@@ -242,7 +245,7 @@ func OpenComponent(ctx context.Context, c *Component, key string, secrets Secret
 	return obj, nil
 }
 
-func openS3(ctx context.Context, s *settings, key string) (Object, error) {
+func openS3(ctx context.Context, s *settings, key string, o *openOptions) (Object, error) {
 	bucket, err := s.need("bucket", "bucket")
 	if err != nil {
 		return nil, err
@@ -282,16 +285,11 @@ func openS3(ctx context.Context, s *settings, key string) (Object, error) {
 		}
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(ak, sk, s.get("sessionToken"))))
 	}
-	if insecure {
-		opts = append(opts, config.WithHTTPClient(&http.Client{Transport: &http.Transport{
-			Proxy:           http.ProxyFromEnvironment,
-			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // the component asks for it (insecureSSL)
-		}}))
-	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("objectstore component %q: loading AWS configuration: %w", s.component, err)
 	}
+	cfg.HTTPClient = o.awsHTTPClient(cfg.HTTPClient, insecure)
 	if cfg.Region == "" {
 		return nil, fmt.Errorf("objectstore component %q: no AWS region; set metadata \"region\"", s.component)
 	}
@@ -309,10 +307,10 @@ func openS3(ctx context.Context, s *settings, key string) (Object, error) {
 	if endpoint != "" {
 		name += "?endpoint=" + url.QueryEscape(endpoint)
 	}
-	return newBucketObject(b, providerS3, name, key, s.secrets), nil
+	return newBucketObject(b, providerS3, name, key, s.secrets, o), nil
 }
 
-func openAzure(ctx context.Context, s *settings, key string) (Object, error) {
+func openAzure(ctx context.Context, s *settings, key string, o *openOptions) (Object, error) {
 	account, err := s.need("storage account", "accountName", "storageAccount")
 	if err != nil {
 		return nil, err
@@ -336,12 +334,12 @@ func openAzure(ctx context.Context, s *settings, key string) (Object, error) {
 		if err != nil {
 			return nil, fmt.Errorf("objectstore component %q: metadata \"accountKey\" is not a valid account key: %w", s.component, err)
 		}
-		client, err = container.NewClientWithSharedKeyCredential(containerURL, cred, azureClientOptions())
+		client, err = container.NewClientWithSharedKeyCredential(containerURL, cred, o.azureClientOptions())
 		if err != nil {
 			return nil, fmt.Errorf("objectstore component %q: %w", s.component, err)
 		}
 	case s.get("sasToken") != "":
-		client, err = container.NewClientWithNoCredential(containerURL+"?"+strings.TrimPrefix(s.get("sasToken"), "?"), azureClientOptions())
+		client, err = container.NewClientWithNoCredential(containerURL+"?"+strings.TrimPrefix(s.get("sasToken"), "?"), o.azureClientOptions())
 		if err != nil {
 			return nil, fmt.Errorf("objectstore component %q: metadata \"sasToken\" does not form a valid URL", s.component)
 		}
@@ -355,7 +353,7 @@ func openAzure(ctx context.Context, s *settings, key string) (Object, error) {
 		if err != nil {
 			return nil, fmt.Errorf("objectstore component %q: Azure credentials: %w; set metadata \"accountKey\" or \"sasToken\", or configure workload identity", s.component, err)
 		}
-		client, err = container.NewClient(containerURL, cred, azureClientOptions())
+		client, err = container.NewClient(containerURL, cred, o.azureClientOptions())
 		if err != nil {
 			return nil, fmt.Errorf("objectstore component %q: %w", s.component, err)
 		}
@@ -364,12 +362,12 @@ func openAzure(ctx context.Context, s *settings, key string) (Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("objectstore component %q: opening Azure container %q: %w", s.component, cont, err)
 	}
-	return newBucketObject(b, providerAzure, "azblob://"+cont+"?account="+url.QueryEscape(account), key, s.secrets), nil
+	return newBucketObject(b, providerAzure, "azblob://"+cont+"?account="+url.QueryEscape(account), key, s.secrets, o), nil
 }
 
-// azureClientOptions bound the SDK's retries of a failing request to a few
+// azureRetryOptions bound the SDK's retries of a failing request to a few
 // seconds (its default waits up to minutes).
-func azureClientOptions() *container.ClientOptions {
+func azureRetryOptions() *container.ClientOptions {
 	return &container.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Retry: policy.RetryOptions{MaxRetries: 3, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second},
 	}}
@@ -382,7 +380,7 @@ var gcsServiceAccountFields = []string{
 	"auth_uri", "token_uri", "auth_provider_x509_cert_url", "client_x509_cert_url",
 }
 
-func openGCS(ctx context.Context, s *settings, key string) (Object, error) {
+func openGCS(ctx context.Context, s *settings, key string, o *openOptions) (Object, error) {
 	bucket, err := s.need("bucket", "bucket")
 	if err != nil {
 		return nil, err
@@ -406,19 +404,19 @@ func openGCS(ctx context.Context, s *settings, key string) (Object, error) {
 		if err != nil {
 			return nil, fmt.Errorf("objectstore component %q: the service-account metadata (client_email, private_key, …) do not form a valid key: %w", s.component, err)
 		}
-		if client, err = gcp.NewHTTPClient(gcp.DefaultTransport(), creds.TokenSource); err != nil {
+		if client, err = gcp.NewHTTPClient(o.transport(), creds.TokenSource); err != nil {
 			return nil, fmt.Errorf("objectstore component %q: %w", s.component, err)
 		}
 	case endpoint != "":
 		// An emulator or private endpoint without a key: no authentication.
-		client = &gcp.HTTPClient{Client: http.Client{Transport: gcp.DefaultTransport()}}
+		client = &gcp.HTTPClient{Client: http.Client{Transport: o.transport()}}
 		opts = append(opts, option.WithoutAuthentication())
 	default:
 		creds, err := gcp.DefaultCredentials(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("objectstore component %q: no service-account metadata and no application default credentials: %w; set metadata \"client_email\" and \"private_key\", or configure workload identity", s.component, err)
 		}
-		if client, err = gcp.NewHTTPClient(gcp.DefaultTransport(), gcp.CredentialsTokenSource(creds)); err != nil {
+		if client, err = gcp.NewHTTPClient(o.transport(), gcp.CredentialsTokenSource(creds)); err != nil {
 			return nil, fmt.Errorf("objectstore component %q: %w", s.component, err)
 		}
 	}
@@ -437,7 +435,7 @@ func openGCS(ctx context.Context, s *settings, key string) (Object, error) {
 	if endpoint != "" {
 		name += "?endpoint=" + url.QueryEscape(endpoint)
 	}
-	return newBucketObject(b, providerGCS, name, key, s.secrets), nil
+	return newBucketObject(b, providerGCS, name, key, s.secrets, o), nil
 }
 
 // redactedError keeps the chain of an error whose message had secrets

@@ -231,7 +231,7 @@ var SupportedSchemes = []string{"s3", "gs", "azblob", "file", "mem"}
 // gs://bucket, azblob://container, file:///dir or mem://. Credentials come
 // from each provider's default chain (environment, shared config, workload
 // identity); use OpenComponent to pass them explicitly.
-func OpenBucket(ctx context.Context, bucketURL, key string) (Object, error) {
+func OpenBucket(ctx context.Context, bucketURL, key string, opts ...Option) (Object, error) {
 	u, err := url.Parse(bucketURL)
 	if err != nil || u.Scheme == "" {
 		return nil, fmt.Errorf("bucket URL %q: not a URL; use a form like s3://bucket?region=eu-west-1 or file:///path/to/dir", redact(bucketURL))
@@ -249,7 +249,11 @@ func OpenBucket(ctx context.Context, bucketURL, key string) (Object, error) {
 	if u.Fragment != "" || strings.HasSuffix(bucketURL, "#") {
 		return nil, fmt.Errorf("bucket URL %q: '#' starts a URL fragment; write it as %%23 in a path", redact(bucketURL))
 	}
-	return openURL(ctx, u, bucketURL, key)
+	o, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	return openURL(ctx, u, bucketURL, key, o)
 }
 
 // FileBucket opens the object at key under the directory dir, as a file://

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +91,9 @@ func TestHostileInputs(t *testing.T) {
 		{name: "two mirrors for one host", args: []string{"copy", "atlanhq/a:1", "r/a:1", "--registry-mirror", "docker.io=m1:5000", "--registry-mirror", "docker.io=m2:5000"}, err: `docker.io`},
 		{name: "atlan url plain http", args: []string{"diff", "--offline", "--atlan-url", "http://acme.atlan.com", "--bucket", "file://$BUCKET", "--image-map-path", "m.yaml", "--target", "r"}, err: `--atlan-url "http://acme.atlan.com": use https`},
 		{name: "bucket URL fragment", args: []string{"map", "get", "--bucket", "file:///tmp/a#b", "--image-map-path", "m.yaml"}, err: `'#' starts a URL fragment; write it as %23`},
+		{name: "bucket CA file not a certificate", files: map[string]string{"ca.pem": "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"}, args: append(slices.Clone(mapSet), "--bucket-ca-file", "$DIR/ca.pem"), err: `bucket CA file ".*ca.pem" holds no PEM certificate`},
+		{name: "bucket CA file missing", args: append(slices.Clone(mapSet), "--bucket-ca-file", "$DIR/nope.pem"), err: `reading bucket CA file ".*nope.pem": no such file or directory`},
+		{name: "registry CA file not a certificate", files: map[string]string{"ca.pem": "key: " + plantedKey + "\n"}, args: []string{"copy", "atlanhq/a:1", "127.0.0.1:1/a:1", "--registry-ca-file", "$DIR/ca.pem"}, err: `registry CA file ".*ca.pem" holds no PEM certificate`},
 		{name: "bucket scheme", args: []string{"map", "get", "--bucket", "ftp://x/y", "--image-map-path", "m.yaml"}, err: `scheme "ftp" is not supported`},
 		{name: "allowed source invalid", args: []string{"diff", "--offline", "--atlan-url", "$REL_MALFORMED", "--allowed-source", "Not Valid", "--bucket", "file://$BUCKET", "--image-map-path", "m.yaml", "--target", "r"}, err: `--allowed-source "Not Valid"`},
 	}

@@ -29,7 +29,7 @@ type Factory struct {
 	LookupEnv   func(string) (string, bool)
 
 	// OpenBucket opens an object in a bucket; tests replace it.
-	OpenBucket func(ctx context.Context, bucketURL, key string) (store.Object, error)
+	OpenBucket func(ctx context.Context, bucketURL, key string, opts ...store.Option) (store.Object, error)
 
 	// KubeClients returns API clients for the kubeconfig flags; tests
 	// replace it.
@@ -130,6 +130,8 @@ type MapFlags struct {
 	Bucket    string
 	Component string
 	Key       string
+	// CAFile holds CA certificates trusted for the bucket's TLS.
+	CAFile string
 }
 
 // AddFlags registers --map, --bucket, --objectstore-component and
@@ -141,6 +143,13 @@ func (m *MapFlags) AddFlags(fs *pflag.FlagSet) {
 		"credentials come from the provider's usual environment")
 	fs.StringVar(&m.Component, "objectstore-component", "", "file holding the SDR's Dapr objectstore Component (bindings.aws.s3, bindings.azure.blobstorage, bindings.gcp.bucket, …) to open the bucket with its settings and credentials")
 	fs.StringVar(&m.Key, "image-map-path", "", "object key of the image map in the bucket (the SDR's image_map_path)")
+	fs.StringVar(&m.CAFile, "bucket-ca-file", "", "PEM file of CA certificates trusted for the object store's TLS, besides the system's: "+
+		"an S3-compatible server with a private CA, or a TLS-inspecting proxy")
+}
+
+// StoreOptions are the options every bucket is opened with.
+func (m *MapFlags) StoreOptions() []store.Option {
+	return []store.Option{store.WithCAFile(m.CAFile)}
 }
 
 // Configured reports whether a map location was given.
@@ -181,7 +190,7 @@ func (m *MapFlags) Open(ctx context.Context, f *Factory) (store.Object, error) {
 			return nil, fmt.Errorf("--objectstore-component %q: %w", m.Component, err)
 		}
 		f.Logger().Debug("opening the bucket of a Dapr component", "component", c.Name, "type", c.Type, "key", m.Key)
-		obj, err := store.OpenComponent(ctx, c, m.Key, f.Secrets)
+		obj, err := store.OpenComponent(ctx, c, m.Key, f.Secrets, m.StoreOptions()...)
 		if err == nil {
 			f.Logger().Debug("opened image map", "url", obj.URL())
 		}
@@ -190,7 +199,7 @@ func (m *MapFlags) Open(ctx context.Context, f *Factory) (store.Object, error) {
 	if m.Bucket == "" {
 		return nil, errors.New("no image map given: pass --map FILE, or --bucket URL (or --objectstore-component FILE) with --image-map-path KEY")
 	}
-	obj, err := f.OpenBucket(ctx, m.Bucket, m.Key)
+	obj, err := f.OpenBucket(ctx, m.Bucket, m.Key, m.StoreOptions()...)
 	if err == nil {
 		f.Logger().Debug("opened image map", "url", obj.URL())
 	}

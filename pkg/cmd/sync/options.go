@@ -218,9 +218,9 @@ func (o *Options) openMap(ctx context.Context) error {
 	case o.Map.Component != "":
 		obj, err = o.Map.Open(ctx, o.f)
 	case s.Bucket != "":
-		obj, err = o.f.OpenBucket(ctx, s.Bucket, s.ImageMapPath)
+		obj, err = o.f.OpenBucket(ctx, s.Bucket, s.ImageMapPath, o.Map.StoreOptions()...)
 	case s.ObjectStore != nil:
-		obj, err = store.OpenComponent(ctx, s.ObjectStore.Store(), s.ImageMapPath, o.f.Secrets)
+		obj, err = store.OpenComponent(ctx, s.ObjectStore.Store(), s.ImageMapPath, o.f.Secrets, o.Map.StoreOptions()...)
 	default:
 		return s.Require(sdr.SettingObjectStore)
 	}
