@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 )
 
 // Read returns the content of a PEM file of CA certificates. what names the
@@ -58,4 +59,20 @@ func Config(base *tls.Config, pems ...[]byte) *tls.Config {
 	}
 	c.RootCAs = Pool(c.RootCAs, pems...)
 	return c
+}
+
+// Untrusted reports whether err is a TLS certificate signed by a CA the
+// client does not trust.
+func Untrusted(err error) bool {
+	var unknown x509.UnknownAuthorityError
+	return err != nil && (errors.As(err, &unknown) || strings.Contains(err.Error(), "certificate signed by unknown authority"))
+}
+
+// Hint explains an untrusted certificate and names what trusts it (a
+// flag); it is empty for any other error.
+func Hint(err error, remedy string) string {
+	if !Untrusted(err) {
+		return ""
+	}
+	return "; the server's certificate is signed by a CA this machine does not trust: pass that CA's PEM file with " + remedy
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/capool"
 )
 
 // Pair is one image to copy: from Source (a tag, digest or tag@digest
@@ -251,8 +253,11 @@ func (s side) wrap(what string, err error) error {
 		return fmt.Errorf("%s registry %q: %s (%s): log in with 'docker login %s', or pass --registry-auth-file: %w",
 			s.role, s.host, verb, what, s.host, ErrAuth)
 	}
-	return fmt.Errorf("%s on %s registry %q: %w", what, s.role, s.host, err)
+	return fmt.Errorf("%s on %s registry %q: %w%s", what, s.role, s.host, err, capool.Hint(err, RegistryCARemedy))
 }
+
+// RegistryCARemedy is what trusts a registry's private CA.
+const RegistryCARemedy = "--registry-ca-file (or the host with --insecure-registry)"
 
 // ErrAuth marks errors where a registry refused the credentials (or their
 // absence).

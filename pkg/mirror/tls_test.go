@@ -44,8 +44,9 @@ func TestUnknownCA(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err := c.Copy(context.Background(), pair)
-	if err == nil || !strings.Contains(rep.Images[0].Error, "certificate") || !strings.Contains(rep.Images[0].Error, host) {
-		t.Fatalf("copy from an unknown CA = %v (%s), want a certificate error naming %s", err, rep.Images[0].Error, host)
+	if err == nil || !strings.Contains(rep.Images[0].Error, "certificate") || !strings.Contains(rep.Images[0].Error, host) ||
+		!strings.Contains(rep.Images[0].Error, "pass that CA's PEM file with --registry-ca-file") {
+		t.Fatalf("copy from an unknown CA = %v (%s), want a certificate error naming %s and --registry-ca-file", err, rep.Images[0].Error, host)
 	}
 	for name, opt := range map[string]Option{"--registry-ca-file": WithCAFile(ca), "--insecure-registry": WithInsecure(host)} {
 		c, err := New(opt)

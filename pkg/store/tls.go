@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -114,14 +113,13 @@ func (o *openOptions) azureClientOptions() *container.ClientOptions {
 
 // tlsHint explains a certificate from an unknown CA.
 func tlsHint(err error, customCA bool) string {
-	var unknown x509.UnknownAuthorityError
-	if !errors.As(err, &unknown) && !strings.Contains(err.Error(), "certificate signed by unknown authority") {
+	if !capool.Untrusted(err) {
 		return ""
 	}
 	if customCA {
 		return "; the server's certificate is signed neither by a CA in --bucket-ca-file nor by one this machine trusts: give the CA that signed it"
 	}
-	return "; the server's certificate is signed by a CA this machine does not trust: pass that CA's PEM file with --bucket-ca-file"
+	return capool.Hint(err, "--bucket-ca-file")
 }
 
 // openURLWithCA opens a bucket URL as gocloud.dev's URL openers do, but

@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"encoding/pem"
 	"io"
 	"log"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,6 +72,16 @@ func TestVerify(t *testing.T) {
 	untrusted := push("atlanhq/untrusted")
 	must(other.SignClassic(untrusted, verify.DefaultIdentity, verify.DefaultIssuer, sigtest.Payload(untrusted)))
 
+	// The same registry behind TLS with a certificate from an unknown CA.
+	up, _ := url.Parse(srv.URL)
+	rp := httputil.NewSingleHostReverseProxy(up)
+	rp.ErrorLog = log.New(io.Discard, "", 0) // clients that give up mid-request
+	tlsSrv := httptest.NewUnstartedServer(rp)
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are the point
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw})
+
 	p := params("verify")
 	setup := p.Setup
 	p.Setup = func(env *testscript.Env) error {
@@ -76,6 +89,10 @@ func TestVerify(t *testing.T) {
 			return err
 		}
 		env.Setenv("REG", reg)
+		env.Setenv("TLSREG", strings.TrimPrefix(tlsSrv.URL, "https://"))
+		if err := os.WriteFile(filepath.Join(env.WorkDir, "ca.pem"), caPEM, 0o600); err != nil {
+			return err
+		}
 		return os.WriteFile(filepath.Join(env.WorkDir, "trusted_root.json"), root, 0o600)
 	}
 	testscript.Run(t, p)

@@ -102,7 +102,7 @@ func TestCronJobInCluster(t *testing.T) {
 
 	// A server-side dry run validates every manifest and creates nothing.
 	out, errOut, code := run(t, nil, append(admin, "cronjob", "-n", namespace, "--apply", "--dry-run",
-		"--registry-secret", "registry-creds", "--atlan-token-secret", "atlan-api")...)
+		"--registry-secret", "registry-creds", "--atlan-token-secret", "atlan-api", "--ca-bundle-configmap", "company-ca")...)
 	if code != 0 {
 		t.Fatalf("cronjob --apply --dry-run: exit %d: %s", code, errOut)
 	}

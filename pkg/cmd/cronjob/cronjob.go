@@ -30,6 +30,7 @@ const (
 	DefaultSchedule  = "17 * * * *"
 	DefaultImageRepo = "ghcr.io/sdr-mirror/kubectl-sdr-mirror"
 	defaultTokenKey  = "ATLAN_API_TOKEN" //nolint:gosec // the name of a Secret key, not a credential
+	defaultCAKey     = "ca.crt"
 	fieldManager     = "kubectl-sdr-mirror"
 )
 
@@ -41,6 +42,8 @@ type Options struct {
 	Schedule         string
 	Image            string
 	RegistrySecret   string
+	CAConfigMap      string
+	CAKey            string
 	TokenSecret      string
 	TokenKey         string
 	AtlanURL         string
@@ -68,7 +71,9 @@ names, list Flux HelmReleases with --flux); and a CronJob (concurrencyPolicy For
 non-root, read-only root filesystem) running sync from the project's image.
 
 Registry credentials come from a kubernetes.io/dockerconfigjson Secret
-(--registry-secret), the Atlan API token from a Secret key (--atlan-token-secret).
+(--registry-secret), the Atlan API token from a Secret key (--atlan-token-secret),
+and the CA certificates of a private registry or bucket from a ConfigMap key
+(--ca-bundle-configmap; a trust-manager Bundle's ConfigMap works as it is).
 Flags after -- are passed to sync.`,
 		Example: strings.ReplaceAll(`  # Review the manifests for the SDR in namespace atlan
   NAME cronjob -n atlan --registry-secret registry-creds \
@@ -76,6 +81,9 @@ Flags after -- are passed to sync.`,
 
   # Apply them, syncing every six hours and pruning stale map entries
   NAME cronjob -n atlan --schedule '0 */6 * * *' --apply -- --prune
+
+  # Registries and bucket signed by the company CA, from the ConfigMap company-ca (key ca.crt)
+  NAME cronjob -n atlan --registry-secret registry-creds --ca-bundle-configmap company-ca
 
   # Let the API server validate them without creating anything
   NAME cronjob -n atlan --apply --dry-run`, "NAME", f.Name),
@@ -98,6 +106,8 @@ Flags after -- are passed to sync.`,
 	fs.StringVar(&o.Schedule, "schedule", DefaultSchedule, "cron schedule of the sync (default: hourly, at 17 minutes past)")
 	fs.StringVar(&o.Image, "image", "", "container image running sync (default "+DefaultImageRepo+":<this version>)")
 	fs.StringVar(&o.RegistrySecret, "registry-secret", "", "kubernetes.io/dockerconfigjson Secret in the namespace with the registries' credentials")
+	fs.StringVar(&o.CAConfigMap, "ca-bundle-configmap", "", "ConfigMap in the namespace with PEM CA certificates trusted for the registries and the bucket, passed to sync as --registry-ca-file and --bucket-ca-file")
+	fs.StringVar(&o.CAKey, "ca-bundle-key", defaultCAKey, "key of the certificates in --ca-bundle-configmap")
 	fs.StringVar(&o.TokenSecret, "atlan-token-secret", "", "Secret in the namespace holding the Atlan API token, given to sync as ATLAN_API_TOKEN")
 	fs.StringVar(&o.TokenKey, "atlan-token-key", defaultTokenKey, "key of the token in --atlan-token-secret")
 	fs.StringVar(&o.AtlanURL, "atlan-url", "", "your Atlan tenant, https://<tenant>.atlan.com, passed to sync")
@@ -149,7 +159,7 @@ func (o *Options) Complete() error {
 	}
 	o.spec = Spec{
 		Name: o.Name, Namespace: ns, StorageNamespace: o.StorageNamespace, HelmDriver: driver, Flux: o.Flux,
-		Schedule: o.Schedule, Image: o.Image, RegistrySecret: o.RegistrySecret,
+		Schedule: o.Schedule, Image: o.Image, RegistrySecret: o.RegistrySecret, CAConfigMap: o.CAConfigMap, CAKey: o.CAKey,
 		TokenSecret: o.TokenSecret, TokenKey: o.TokenKey, Args: append(args, o.SyncArgs...),
 	}
 	return nil
@@ -165,6 +175,16 @@ func (o *Options) Validate() error {
 	}
 	if o.DryRun && !o.Apply {
 		return errors.New("--dry-run asks the API server to validate what --apply sends: pass --apply too")
+	}
+	if o.CAConfigMap != "" && o.CAKey == "" {
+		return errors.New("--ca-bundle-key must not be empty with --ca-bundle-configmap")
+	}
+	for _, a := range o.SyncArgs {
+		for _, flag := range []string{"--registry-ca-file", "--bucket-ca-file", "--registry-auth-file"} {
+			if a == flag || strings.HasPrefix(a, flag+"=") {
+				return fmt.Errorf("sync flag %q after --: the CronJob's container has no such file; use --ca-bundle-configmap or --registry-secret", a)
+			}
+		}
 	}
 	if o.TokenSecret != "" && o.TokenKey == "" {
 		return errors.New("--atlan-token-key must not be empty with --atlan-token-secret")

@@ -37,6 +37,7 @@ func TestManifestsGolden(t *testing.T) {
 	}{
 		{"plain", []string{"cronjob", "-n", "atlan", "--image", "registry.example.com/kubectl-sdr-mirror:v1.0.0",
 			"--registry-secret", "registry-creds", "--atlan-token-secret", "atlan-api", "--atlan-url", "https://acme.atlan.com", "--", "--prune"}, nil},
+		{"ca-bundle", []string{"cronjob", "-n", "atlan", "--image", "img:v1", "--ca-bundle-configmap", "company-ca", "--ca-bundle-key", "root-certs.pem"}, nil},
 		{"flux-configmap", []string{"cronjob", "-n", "atlan-flux", "--name", "mirror", "--schedule", "@daily", "--image", "img:v1",
 			"--flux", "--storage-namespace", "flux-system", "--release", "atlan-sdr-eu"}, map[string]string{"HELM_DRIVER": "configmap"}},
 		{"json", []string{"cronjob", "-n", "atlan", "--image", "img:v1", "-o", "json"}, nil},
@@ -75,6 +76,8 @@ func TestValidate(t *testing.T) {
 		{"dry run alone", []string{"--dry-run"}, "--dry-run asks the API server to validate what --apply sends: pass --apply too"},
 		{"namespace after dash", []string{"--", "-A"}, `sync flag "-A" after --: the CronJob syncs the SDR of its own namespace; pass -n to cronjob instead`},
 		{"argument before dash", []string{"sync"}, `unexpected argument "sync": sync's flags go after --`},
+		{"CA file after dash", []string{"--", "--bucket-ca-file=/etc/ca.pem"}, `sync flag "--bucket-ca-file=/etc/ca.pem" after --: the CronJob's container has no such file; use --ca-bundle-configmap`},
+		{"empty CA key", []string{"--ca-bundle-configmap", "company-ca", "--ca-bundle-key", ""}, "--ca-bundle-key must not be empty with --ca-bundle-configmap"},
 		{"bad driver", []string{"--helm-driver", "sql"}, `helm storage driver "sql" is not supported`},
 	}
 	for _, tc := range tests {

@@ -17,6 +17,8 @@ const (
 	tmpDir         = "/tmp"
 	registryDir    = "/var/run/sdr-mirror/registry"
 	registryFile   = "config.json"
+	caDir          = "/var/run/sdr-mirror/ca"
+	caFile         = "ca.crt"
 	dockerJSONKey  = corev1.DockerConfigJsonKey
 	containerName  = "sync"
 	nonRootUID     = 65532
@@ -43,6 +45,11 @@ type Spec struct {
 	// RegistrySecret names a kubernetes.io/dockerconfigjson Secret with
 	// the registries' credentials ("" for none).
 	RegistrySecret string
+	// CAConfigMap names a ConfigMap whose key CAKey holds PEM CA
+	// certificates trusted for the registries and the bucket ("" for
+	// none).
+	CAConfigMap string
+	CAKey       string
 	// TokenSecret and TokenKey locate ATLAN_API_TOKEN ("" for none).
 	TokenSecret string
 	TokenKey    string
@@ -127,6 +134,15 @@ func (s Spec) cronJob() *batchv1.CronJob {
 		volumes = append(volumes, corev1.Volume{Name: "registry-auth", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 			SecretName: s.RegistrySecret,
 			Items:      []corev1.KeyToPath{{Key: dockerJSONKey, Path: registryFile}},
+		}}})
+	}
+	if s.CAConfigMap != "" {
+		ca := caDir + "/" + caFile
+		args = append(args, "--registry-ca-file", ca, "--bucket-ca-file", ca)
+		mounts = append(mounts, corev1.VolumeMount{Name: "ca-bundle", MountPath: caDir, ReadOnly: true})
+		volumes = append(volumes, corev1.Volume{Name: "ca-bundle", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: s.CAConfigMap},
+			Items:                []corev1.KeyToPath{{Key: s.CAKey, Path: caFile}},
 		}}})
 	}
 	if s.TokenSecret != "" {

@@ -8,21 +8,24 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
 
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/capool"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/registryflags"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror/verify"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
 )
 
 // Options are the verify command's inputs.
 type Options struct {
-	f      *factory.Factory
-	Verify factory.VerifyFlags
-	Images []string
+	f        *factory.Factory
+	Verify   factory.VerifyFlags
+	Registry registryflags.Flags
+	Images   []string
 }
 
 // Row is one image's verdict.
@@ -62,7 +65,10 @@ issuer, bad signature, untrusted root — and the exit code is 1.`,
   NAME verify registry.example.com/atlan/app:1.0 --key cosign.pub
 
   # A key held in a KMS (awskms://, gcpkms://, azurekms://, hashivault://)
-  NAME verify registry.example.com/atlan/app:1.0 --key awskms:///alias/image-signing`, "NAME", f.Name),
+  NAME verify registry.example.com/atlan/app:1.0 --key awskms:///alias/image-signing
+
+  # A private registry with its own CA and credentials
+  NAME verify registry.example.com/atlan/app:1.0 --registry-ca-file ca.pem --registry-auth-file auth.json`, "NAME", f.Name),
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Images = args
@@ -71,20 +77,31 @@ issuer, bad signature, untrusted root — and the exit code is 1.`,
 	}
 	o.Verify.AddFlags(cmd.Flags())
 	_ = cmd.Flags().MarkHidden("verify")
+	o.Registry.AddFlags(cmd.Flags())
 	return cmd
 }
 
 // Run verifies every image and prints a verdict for each.
 func (o *Options) Run(ctx context.Context) error {
-	refs := make([]name.Reference, len(o.Images))
-	for i, img := range o.Images {
-		r, err := name.ParseReference(img)
-		if err != nil {
-			return fmt.Errorf("image argument %q: %w", img, err)
-		}
-		refs[i] = r
+	mopts, err := o.Registry.Options()
+	if err != nil {
+		return err
 	}
-	ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}
+	// Registries are read the way sync reads its sources: the same
+	// credentials, CAs, plain-HTTP hosts and mirrors.
+	c, err := mirror.New(mopts...)
+	if err != nil {
+		return err
+	}
+	refs := make([]name.Reference, len(o.Images))
+	var ropts []remote.Option
+	for i, img := range o.Images {
+		r, opts, err := c.SourceRemote(img)
+		if err != nil {
+			return fmt.Errorf("image argument: %w", err)
+		}
+		refs[i], ropts = r, opts
+	}
 	v, err := verify.New(ctx, append(o.Verify.Options(), verify.WithRemoteOptions(ropts...))...)
 	if err != nil {
 		return err
@@ -143,7 +160,7 @@ func digestOf(ctx context.Context, r name.Reference, opts []remote.Option) (name
 	}
 	desc, err := remote.Head(r, append(opts, remote.WithContext(ctx))...)
 	if err != nil {
-		return name.Digest{}, fmt.Errorf("resolving the digest of %q: %w", r, err)
+		return name.Digest{}, fmt.Errorf("resolving the digest of %q: %w%s", r, err, capool.Hint(err, mirror.RegistryCARemedy))
 	}
 	return r.Context().Digest(desc.Digest.String()), nil
 }
