@@ -51,16 +51,23 @@ type SDRFlags struct {
 	Target           string
 }
 
-// AddFlags registers the SDR-locating flags.
+// AddFlags registers the SDR-locating flags and those choosing its apps
+// and target.
 func (s *SDRFlags) AddFlags(fs *pflag.FlagSet) {
+	s.AddLocateFlags(fs)
+	fs.BoolVarP(&s.AllNamespaces, "all-namespaces", "A", false, "look for the SDR and its apps in every namespace")
+	fs.StringVar(&s.ReleaseSelector, "release-selector", "", "label selector on Helm release records choosing the apps (default: every release in the SDR's namespace)")
+	fs.StringVar(&s.Target, "target", "", "registry prefix images are mirrored under (default: the SDR's containerRegistryBase)")
+}
+
+// AddLocateFlags registers the flags that find the SDR: its release, where
+// Helm keeps it, its deployment name and chart.
+func (s *SDRFlags) AddLocateFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.Release, "release", "", "the SDR's Helm release name (default: the HelmRelease's, atlan-sdr-<deployment-name>, or the one release whose chart matches --sdr-chart)")
 	fs.StringVar(&s.StorageNamespace, "storage-namespace", "", "namespace holding the SDR's Helm release records (default: the HelmRelease's storage namespace, else the SDR's namespace)")
 	fs.StringVar(&s.DeploymentName, "deployment-name", "", "the SDR's deployment name (default: sdr.deploymentName in its values, or its release name atlan-sdr-<name>)")
-	fs.BoolVarP(&s.AllNamespaces, "all-namespaces", "A", false, "look for the SDR and its apps in every namespace")
-	fs.StringVar(&s.ReleaseSelector, "release-selector", "", "label selector on Helm release records choosing the apps (default: every release in the SDR's namespace)")
 	fs.StringVar(&s.ChartPattern, "sdr-chart", sdr.DefaultChartPattern, "regular expression the SDR orchestrator's chart name matches")
 	fs.StringVar(&s.HelmDriver, "helm-driver", "", "Helm storage driver: secret or configmap (default: HELM_DRIVER, else secret)")
-	fs.StringVar(&s.Target, "target", "", "registry prefix images are mirrored under (default: the SDR's containerRegistryBase)")
 }
 
 // Selector parses --release-selector; nil when not given.

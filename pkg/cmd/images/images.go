@@ -11,7 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
 )
@@ -75,7 +77,7 @@ func (o *Options) Validate() error {
 
 // Run finds the SDR, collects the images and prints them.
 func (o *Options) Run(ctx context.Context) error {
-	inst, kube, err := o.SDR.Find(ctx, o.f, nil)
+	inst, kube, err := o.SDR.Find(ctx, o.f, &o.Map)
 	if err != nil {
 		return err
 	}
@@ -101,21 +103,12 @@ func (o *Options) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	if o.Map.Configured() {
-		obj, err := o.Map.Open(ctx, o.f)
-		if err != nil {
-			return err
-		}
-		defer obj.Close()
-		m, err := store.LoadMap(ctx, obj)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			o.f.Warnf("image map %q does not exist yet: no image is a map destination", obj.URL())
-		case err != nil:
-			return err
-		default:
-			inv.ReverseLookup(m)
-		}
+	m, err := o.loadMap(ctx, inst)
+	if err != nil {
+		return err
+	}
+	if m != nil {
+		inv.ReverseLookup(m)
 	}
 	items := inv.Items()
 	return o.f.Print(items, func(w io.Writer, s *ui.Styles) error {
@@ -155,4 +148,38 @@ func table(w io.Writer, s *ui.Styles, items []inventory.Item, why bool) error {
 		}
 		return s.Plain
 	})
+}
+
+// loadMap reads the map named by the flags, else the SDR's own; nil when
+// there is none yet. The SDR's map is optional here: when it cannot be
+// read, a warning says so and the images are listed without it.
+func (o *Options) loadMap(ctx context.Context, inst *sdr.Installation) (*imagemap.ImageMap, error) {
+	explicit := o.Map.Configured()
+	var obj store.Object
+	var err error
+	if explicit {
+		obj, err = o.Map.Open(ctx, o.f)
+	} else {
+		if o.f.Secrets == nil && inst.Secrets != nil {
+			o.f.Secrets = inst.Secrets
+		}
+		obj, err = o.Map.OpenSettings(ctx, o.f, inst.Settings)
+	}
+	if err == nil && obj == nil {
+		return nil, nil // the SDR rewrites images to its registry prefix
+	}
+	var m *imagemap.ImageMap
+	if err == nil {
+		defer obj.Close()
+		m, err = store.LoadMap(ctx, obj)
+		if errors.Is(err, store.ErrNotFound) {
+			o.f.Warnf("image map %q does not exist yet: no image is a map destination", obj.URL())
+			return nil, nil
+		}
+	}
+	if err != nil && !explicit {
+		o.f.Warnf("the SDR's image map was not read (%v): the MAPPED FROM column is empty", err)
+		return nil, nil
+	}
+	return m, err
 }

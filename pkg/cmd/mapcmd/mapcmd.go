@@ -18,16 +18,24 @@ import (
 
 // NewCommand returns the map command with its verbs.
 func NewCommand(f *factory.Factory) *cobra.Command {
-	loc := &factory.MapFlags{}
+	loc := &factory.MapLocation{}
 	cmd := &cobra.Command{
 		Use:   "map",
 		Short: "Read, check and edit the SDR's image map",
 		Long: `Read, check and edit the image map the SDR reads from its object-storage bucket.
 
+Without --map, --bucket or --objectstore-component, the map is the installed SDR's:
+its bucket (the Dapr objectstore component, credentials from its Secrets) and image
+map path are read from its Helm release in the namespace of -n, or from a Docker/Podman
+SDR's --config. --bucket or --image-map-path alone override what the SDR says.
+
 Edits keep comments, key order, unknown keys and the release: block, write keys and
 values double-quoted, and replace the map in one write: a map that does not parse, or
 an edit that would leave problems in it, writes nothing.`,
-		Example: strings.ReplaceAll(`  # Show the entries of a local map
+		Example: strings.ReplaceAll(`  # Show the entries of the map the SDR in namespace atlan reads
+  NAME map get -n atlan
+
+  # Show the entries of a local map
   NAME map get --map image-map.yaml
 
   # Check the map in a bucket
@@ -60,11 +68,11 @@ type ListingEntry struct {
 // GetOptions are the inputs of map get.
 type GetOptions struct {
 	f   *factory.Factory
-	loc *factory.MapFlags
+	loc *factory.MapLocation
 	Raw bool
 }
 
-func newGet(f *factory.Factory, loc *factory.MapFlags) *cobra.Command {
+func newGet(f *factory.Factory, loc *factory.MapLocation) *cobra.Command {
 	o := &GetOptions{f: f, loc: loc}
 	cmd := &cobra.Command{
 		Use:   "get",
@@ -124,7 +132,7 @@ func (o *GetOptions) Run(ctx context.Context) error {
 // ValidateOptions are the inputs of map validate.
 type ValidateOptions struct {
 	f   *factory.Factory
-	loc *factory.MapFlags
+	loc *factory.MapLocation
 }
 
 // Report is the JSON/YAML form of map validate.
@@ -135,7 +143,7 @@ type Report struct {
 	Problems []imagemap.Problem `json:"problems"`
 }
 
-func newValidate(f *factory.Factory, loc *factory.MapFlags) *cobra.Command {
+func newValidate(f *factory.Factory, loc *factory.MapLocation) *cobra.Command {
 	o := &ValidateOptions{f: f, loc: loc}
 	return &cobra.Command{
 		Use:   "validate",
@@ -190,12 +198,12 @@ func (o *ValidateOptions) Run(ctx context.Context) error {
 // SetOptions are the inputs of map set.
 type SetOptions struct {
 	f                   *factory.Factory
-	loc                 *factory.MapFlags
+	loc                 *factory.MapLocation
 	Source, Destination string
 	DryRun              bool
 }
 
-func newSet(f *factory.Factory, loc *factory.MapFlags) *cobra.Command {
+func newSet(f *factory.Factory, loc *factory.MapLocation) *cobra.Command {
 	o := &SetOptions{f: f, loc: loc}
 	cmd := &cobra.Command{
 		Use:   "set SOURCE DESTINATION",
@@ -286,12 +294,12 @@ func changeStyle(s *ui.Styles, c imagemap.Change) lipgloss.Style {
 // RemoveOptions are the inputs of map rm.
 type RemoveOptions struct {
 	f      *factory.Factory
-	loc    *factory.MapFlags
+	loc    *factory.MapLocation
 	Source string
 	DryRun bool
 }
 
-func newRemove(f *factory.Factory, loc *factory.MapFlags) *cobra.Command {
+func newRemove(f *factory.Factory, loc *factory.MapLocation) *cobra.Command {
 	o := &RemoveOptions{f: f, loc: loc}
 	cmd := &cobra.Command{
 		Use:     "rm SOURCE",

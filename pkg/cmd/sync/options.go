@@ -201,31 +201,13 @@ func (o *Options) readSettings(ctx context.Context) error {
 // openMap opens the map the SDR reads. Without an image map path the SDR
 // uses the prefix rewrite, and a target is required.
 func (o *Options) openMap(ctx context.Context) error {
-	s := o.settings
-	var (
-		obj store.Object
-		err error
-	)
-	switch {
-	case o.Map.File != "":
-		obj = store.File(o.Map.File)
-	case s.ImageMapPath == "":
-		if s.Target == "" {
-			return s.Require(sdr.SettingImageMapPath)
-		}
-		o.f.Logger().Debug("no image map configured: the SDR uses the prefix rewrite", "target", s.Target)
-		return nil
-	case o.Map.Component != "":
-		obj, err = o.Map.Open(ctx, o.f)
-	case s.Bucket != "":
-		obj, err = o.f.OpenBucket(ctx, s.Bucket, s.ImageMapPath, o.Map.StoreOptions()...)
-	case s.ObjectStore != nil:
-		obj, err = store.OpenComponent(ctx, s.ObjectStore.Store(), s.ImageMapPath, o.f.Secrets, o.Map.StoreOptions()...)
-	default:
-		return s.Require(sdr.SettingObjectStore)
-	}
+	obj, err := o.Map.OpenSettings(ctx, o.f, o.settings)
 	if err != nil {
 		return err
+	}
+	if obj == nil {
+		o.f.Logger().Debug("no image map configured: the SDR uses the prefix rewrite", "target", o.settings.Target)
+		return nil
 	}
 	o.mapObj = obj
 	m, err := store.LoadMap(ctx, obj)
