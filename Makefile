@@ -75,7 +75,7 @@ fmt: ## format the code
 verify: release-snapshot ## go.mod tidy, code formatted, shell scripts parse, release archives and krew manifests valid
 	$(GO) mod tidy -diff
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run 'make fmt'"; exit 1; }
-	for f in hack/*.sh .ci/run; do bash -n "$$f"; done
+	for f in hack/*.sh bench/*.sh .ci/run; do bash -n "$$f"; done
 	sh -n plugin/install.sh
 
 $(GORELEASER):

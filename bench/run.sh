@@ -15,9 +15,8 @@
 # Not part of `make test`. Everything runs on 127.0.0.1.
 set -euo pipefail
 
-# shellcheck source=../hack/lib.sh source-path=SCRIPTDIR
-source "$(dirname "${BASH_SOURCE[0]}")/../hack/lib.sh"
-root=$(cd "$HACK_DIR/.." && pwd)
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 repos=${BENCH_REPOS:-8}
 tags=${BENCH_TAGS:-3}
@@ -26,37 +25,9 @@ own_mb=${BENCH_OWN_MB:-4}
 conc=${BENCH_CONCURRENCY:-8}
 noop_runs=${BENCH_NOOP_RUNS:-5}
 
-work=$(mktemp -d)
-# Registry PIDs go to a file: start_registry runs in a command substitution,
-# a subshell whose variables are lost.
-cleanup() {
-	local p
-	if [[ -f $work/pids ]]; then
-		while read -r p; do stop_process "$p" >/dev/null 2>&1 || true; done <"$work/pids"
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-SDR_MIRROR_REGISTRY_BIN=$("$HACK_DIR/install-registry.sh")
-export SDR_MIRROR_REGISTRY_BIN
-peers=$("$root/bench/install-peers.sh")
-export PATH="$peers:$PATH"
+bench_setup
+bench_peers
 need skopeo crane regsync /usr/bin/time
-(cd "$root" && go build -trimpath -o "$work/kubectl-sdr_mirror" ./cmd/kubectl-sdr-mirror)
-
-# start_registry NAME — start a registry logging to $work/NAME, print its address.
-start_registry() {
-	local out
-	out=$("$HACK_DIR/registry-up.sh" "$work/$1")
-	printf '%s\n' "${out#* }" >>"$work/pids"
-	printf '%s\n' "${out% *}"
-}
-
-# requests NAME — API requests in NAME's access log so far.
-requests() {
-	grep -cE '"(GET|HEAD|PUT|POST|PATCH|DELETE) /v2/' "$work/$1/registry.log" || true
-}
 
 src=$(start_registry src)
 log "seeding $src: $repos repositories x $tags images, 2 platforms, ${base_mb} MB base per platform, ${own_mb} MB own layer per image and platform"
@@ -100,7 +71,7 @@ dst=$(start_registry dst-engine)
 args=()
 while read -r ref; do args+=("$ref" "$dst/${ref#*/}"); done <"$work/images.txt"
 for phase in cold noop; do
-	measure sdr-mirror "$phase" dst-engine "$work/kubectl-sdr_mirror" copy "${args[@]}" --concurrency "$conc" -o json
+	measure sdr-mirror "$phase" dst-engine "$bin" copy "${args[@]}" --concurrency "$conc" -o json
 done
 
 # crane: one `crane copy` per image; repositories $conc at a time, the

@@ -15,9 +15,8 @@
 # Not part of `make test`.
 set -euo pipefail
 
-# shellcheck source=../hack/lib.sh source-path=SCRIPTDIR
-source "$(dirname "${BASH_SOURCE[0]}")/../hack/lib.sh"
-root=$(cd "$HACK_DIR/.." && pwd)
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 images=${BENCH_IMAGES:-200}
 runs=${BENCH_RUNS:-7}
@@ -25,29 +24,9 @@ conc=${BENCH_CONCURRENCY:-8}
 tags=5
 ((images % tags == 0)) || die "BENCH_IMAGES must be a multiple of $tags"
 
-work=$(mktemp -d)
-cleanup() {
-	local p
-	if [[ -f $work/pids ]]; then
-		while read -r p; do stop_process "$p" >/dev/null 2>&1 || true; done <"$work/pids"
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-SDR_MIRROR_REGISTRY_BIN=$("$HACK_DIR/install-registry.sh")
-export SDR_MIRROR_REGISTRY_BIN
-peers=$("$root/bench/install-peers.sh")
-export PATH="$peers:$PATH"
+bench_setup
+bench_peers
 need regsync
-(cd "$root" && go build -trimpath -o "$work/kubectl-sdr_mirror" ./cmd/kubectl-sdr-mirror)
-
-start_registry() {
-	local out
-	out=$("$HACK_DIR/registry-up.sh" "$work/$1")
-	printf '%s\n' "${out#* }" >>"$work/pids"
-	printf '%s\n' "${out% *}"
-}
 
 src=$(start_registry src)
 dst=$(start_registry dst)
@@ -56,7 +35,7 @@ log "seeding $src with $images small two-platform images"
 	-trusted-root "$work/trusted_root.json") >"$work/images.txt"
 mkdir -p "$work/bucket"
 
-sync=("$work/kubectl-sdr_mirror" sync --from file --images-file "$work/images.txt"
+sync=("$bin" sync --from file --images-file "$work/images.txt"
 	--bucket "file://$work/bucket" --image-map-path sdr/image-map.yaml --target "$dst/atlan"
 	--allowed-source "$src/bench" --concurrency "$conc")
 log "mirroring and mapping them with sync"
@@ -72,11 +51,6 @@ grep -q "^sync: 0 verified, $images copied; wrote the image map: $((images / tag
 } >"$work/regsync.yaml"
 mkdir -p "$work/home-regsync"
 regsync=(env HOME="$work/home-regsync" regsync once -c "$work/regsync.yaml")
-
-# requests NAME — API requests in registry NAME's access log so far.
-requests() {
-	grep -cE '"(GET|HEAD|PUT|POST|PATCH|DELETE) /v2/' "$work/$1/registry.log" || true
-}
 
 # run LABEL CMD... — run CMD once under GNU time, appending "LABEL WALL CPU
 # SRC_REQS DST_REQS" to $work/runs; CPU is the client's user + system time.

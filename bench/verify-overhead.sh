@@ -14,9 +14,8 @@
 # Not part of `make test`. Everything runs on 127.0.0.1.
 set -euo pipefail
 
-# shellcheck source=../hack/lib.sh source-path=SCRIPTDIR
-source "$(dirname "${BASH_SOURCE[0]}")/../hack/lib.sh"
-root=$(cd "$HACK_DIR/.." && pwd)
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 images=${BENCH_IMAGES:-20}
 runs=${BENCH_RUNS:-5}
@@ -25,38 +24,13 @@ own_mb=${BENCH_OWN_MB:-2}
 conc=${BENCH_CONCURRENCY:-8}
 ((images % 2 == 0)) || die "BENCH_IMAGES must be even (repositories of two tags)"
 
-work=$(mktemp -d)
-cleanup() {
-	local p
-	if [[ -f $work/pids ]]; then
-		while read -r p; do stop_process "$p" >/dev/null 2>&1 || true; done <"$work/pids"
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-SDR_MIRROR_REGISTRY_BIN=$("$HACK_DIR/install-registry.sh")
-export SDR_MIRROR_REGISTRY_BIN
-bin=$work/kubectl-sdr_mirror
-(cd "$root" && go build -trimpath -o "$bin" ./cmd/kubectl-sdr-mirror)
-
-# start_registry NAME — start a registry in $work/NAME, print its address.
-start_registry() {
-	local out
-	out=$("$HACK_DIR/registry-up.sh" "$work/$1")
-	printf '%s\n' "${out#* }" >>"$work/pids"
-	printf '%s\n' "${out% *}"
-}
+bench_setup
 
 # stop_last_registry NAME — stop the registry started last, as NAME, and
 # drop its storage.
 stop_last_registry() {
 	stop_process "$(tail -n 1 "$work/pids")" >/dev/null 2>&1 || true
 	rm -rf "${work:?}/$1"
-}
-
-requests() {
-	grep -cE '"(GET|HEAD|PUT|POST|PATCH|DELETE) /v2/' "$work/src/registry.log" || true
 }
 
 src=$(start_registry src)
@@ -77,14 +51,14 @@ sync_once() {
 	else
 		args=(--verify=false)
 	fi
-	r0=$(requests)
+	r0=$(requests src)
 	t0=$(date +%s.%N)
 	"$bin" sync --from file --images-file "$work/images.txt" --allowed-source "$src/bench" \
 		--target "$dst/mirror" --bucket "file://$work/bucket-$mode-$n" --image-map-path map.yaml \
 		--concurrency "$conc" "${args[@]}" >"$work/sync-$mode-$n.out" 2>&1 ||
 		{ tail -n 20 "$work/sync-$mode-$n.out" >&2; die "sync ($mode, run $n) failed"; }
 	t1=$(date +%s.%N)
-	r1=$(requests)
+	r1=$(requests src)
 	grep -q "^sync: .* $images copied" "$work/sync-$mode-$n.out" ||
 		{ tail -n 5 "$work/sync-$mode-$n.out" >&2; die "sync ($mode, run $n) did not copy $images images"; }
 	stop_last_registry "dst-$mode-$n"
