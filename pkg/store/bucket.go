@@ -54,14 +54,13 @@ func openURL(ctx context.Context, u *url.URL, raw, key string, o *openOptions) (
 	}
 	var b *blob.Bucket
 	var err error
-	switch {
-	case u.Scheme == "gs":
-		// Always through this package's opener: gocloud's prints a
-		// warning on standard output when there are no default
-		// credentials, which would corrupt -o json.
-		b, err = openGCSURL(ctx, u, o)
-	case o.caPEM != nil:
-		b, err = openURLWithCA(ctx, u, o)
+	switch u.Scheme {
+	case "s3", "gs", "azblob":
+		// Through this package's openers: the clients are its own (CAs,
+		// bounded retries), and gocloud's gs:// opener prints a warning
+		// on standard output when there are no default credentials,
+		// which would corrupt -o json.
+		b, err = openCloudURL(ctx, u, o)
 	default:
 		b, err = blob.OpenBucket(ctx, raw)
 	}

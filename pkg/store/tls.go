@@ -81,14 +81,17 @@ func (o *openOptions) transport() http.RoundTripper {
 // top of those of AWS_CA_BUNDLE), or skipping certificate checks when the
 // component asks for it (insecureSSL).
 func (o *openOptions) awsHTTPClient(c aws.HTTPClient, insecure bool) aws.HTTPClient {
+	if c == nil {
+		c = awshttp.NewBuildableClient() // the SDK's default
+	}
 	if o.caPEM == nil && !insecure {
-		return c
+		return failFast{c}
 	}
 	bc, ok := c.(*awshttp.BuildableClient)
 	if !ok || bc == nil {
 		bc = awshttp.NewBuildableClient()
 	}
-	return bc.WithTransportOptions(func(t *http.Transport) {
+	return failFast{bc.WithTransportOptions(func(t *http.Transport) {
 		switch {
 		case insecure:
 			if t.TLSClientConfig == nil {
@@ -98,18 +101,43 @@ func (o *openOptions) awsHTTPClient(c aws.HTTPClient, insecure bool) aws.HTTPCli
 		default:
 			t.TLSClientConfig = capool.Config(t.TLSClientConfig, o.caPEM)
 		}
-	})
+	})}
 }
 
 // azureClientOptions bound the SDK's retries of a failing request to a few
 // seconds (its default waits up to minutes) and trust the extra CAs.
 func (o *openOptions) azureClientOptions() *container.ClientOptions {
 	opts := azureRetryOptions()
-	if o.caPEM != nil {
-		opts.Transport = &http.Client{Transport: o.transport()}
-	}
+	opts.Transport = failFast{&http.Client{Transport: o.transport()}}
 	return opts
 }
+
+// failFast passes requests to an HTTP client and marks a certificate from
+// an unknown CA as not worth retrying, for the AWS and Azure SDKs: it will
+// not change, and their retries only delay the error.
+type failFast struct {
+	c interface {
+		Do(*http.Request) (*http.Response, error)
+	}
+}
+
+func (f failFast) Do(r *http.Request) (*http.Response, error) {
+	resp, err := f.c.Do(r)
+	if err != nil && capool.Untrusted(err) {
+		return resp, untrustedError{err}
+	}
+	return resp, err
+}
+
+type untrustedError struct{ error }
+
+func (e untrustedError) Unwrap() error { return e.error }
+
+// NonRetriable tells azcore's retry policy not to retry.
+func (untrustedError) NonRetriable() {}
+
+// RetryableError tells the AWS SDK's retryer not to retry.
+func (untrustedError) RetryableError() bool { return false }
 
 // tlsHint explains a certificate from an unknown CA.
 func tlsHint(err error, customCA bool) string {
@@ -122,10 +150,11 @@ func tlsHint(err error, customCA bool) string {
 	return capool.Hint(err, "--bucket-ca-file")
 }
 
-// openURLWithCA opens a bucket URL as gocloud.dev's URL openers do, but
-// with HTTP clients that trust the extra CAs (the default openers take no
-// client).
-func openURLWithCA(ctx context.Context, u *url.URL, o *openOptions) (*blob.Bucket, error) {
+// openCloudURL opens an s3://, gs:// or azblob:// URL as gocloud.dev's URL
+// openers do, but with HTTP clients of this package's making (the default
+// openers take none): they trust the extra CAs, bound their retries and
+// do not retry an untrusted certificate.
+func openCloudURL(ctx context.Context, u *url.URL, o *openOptions) (*blob.Bucket, error) {
 	switch u.Scheme {
 	case "s3":
 		return openS3URL(ctx, u, o)
