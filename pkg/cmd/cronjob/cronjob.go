@@ -179,15 +179,31 @@ func (o *Options) Validate() error {
 	if o.CAConfigMap != "" && o.CAKey == "" {
 		return errors.New("--ca-bundle-key must not be empty with --ca-bundle-configmap")
 	}
+	if o.TokenSecret != "" && o.TokenKey == "" {
+		return errors.New("--atlan-token-key must not be empty with --atlan-token-secret")
+	}
+	// Names and keys the API server would refuse, refused before anything
+	// is printed or applied.
+	for _, n := range []struct{ flag, value string }{
+		{"--registry-secret", o.RegistrySecret}, {"--atlan-token-secret", o.TokenSecret}, {"--ca-bundle-configmap", o.CAConfigMap},
+	} {
+		if errs := validation.IsDNS1123Subdomain(n.value); n.value != "" && len(errs) > 0 {
+			return fmt.Errorf("%s %q: not a valid object name: %s", n.flag, n.value, strings.Join(errs, "; "))
+		}
+	}
+	for _, k := range []struct{ flag, value, of string }{
+		{"--ca-bundle-key", o.CAKey, o.CAConfigMap}, {"--atlan-token-key", o.TokenKey, o.TokenSecret},
+	} {
+		if errs := validation.IsConfigMapKey(k.value); k.of != "" && len(errs) > 0 {
+			return fmt.Errorf("%s %q: not a valid key: %s", k.flag, k.value, strings.Join(errs, "; "))
+		}
+	}
 	for _, a := range o.SyncArgs {
 		for _, flag := range []string{"--registry-ca-file", "--bucket-ca-file", "--registry-auth-file"} {
 			if a == flag || strings.HasPrefix(a, flag+"=") {
 				return fmt.Errorf("sync flag %q after --: the CronJob's container has no such file; use --ca-bundle-configmap or --registry-secret", a)
 			}
 		}
-	}
-	if o.TokenSecret != "" && o.TokenKey == "" {
-		return errors.New("--atlan-token-key must not be empty with --atlan-token-secret")
 	}
 	for _, a := range o.SyncArgs {
 		if a == "-n" || a == "--namespace" || strings.HasPrefix(a, "--namespace=") || a == "-A" || a == "--all-namespaces" {

@@ -78,6 +78,9 @@ func TestValidate(t *testing.T) {
 		{"argument before dash", []string{"sync"}, `unexpected argument "sync": sync's flags go after --`},
 		{"CA file after dash", []string{"--", "--bucket-ca-file=/etc/ca.pem"}, `sync flag "--bucket-ca-file=/etc/ca.pem" after --: the CronJob's container has no such file; use --ca-bundle-configmap`},
 		{"empty CA key", []string{"--ca-bundle-configmap", "company-ca", "--ca-bundle-key", ""}, "--ca-bundle-key must not be empty with --ca-bundle-configmap"},
+		{"bad secret name", []string{"--registry-secret", "Registry_Creds"}, `--registry-secret "Registry_Creds": not a valid object name: a lowercase RFC 1123 subdomain`},
+		{"bad CA configmap name", []string{"--ca-bundle-configmap", "company ca"}, `--ca-bundle-configmap "company ca": not a valid object name`},
+		{"bad CA key", []string{"--ca-bundle-configmap", "company-ca", "--ca-bundle-key", "../ca.crt"}, `--ca-bundle-key "../ca.crt": not a valid key`},
 		{"bad driver", []string{"--helm-driver", "sql"}, `helm storage driver "sql" is not supported`},
 	}
 	for _, tc := range tests {
