@@ -32,10 +32,59 @@ type world struct {
 	apps     []fixture.App
 	dir      string
 	// bucket are the flags naming the map's bucket (default: a file://
-	// bucket in dir); readMap reads the map past any proxy.
-	bucket  []string
-	readMap func(t *testing.T) []byte
-	env     []string
+	// bucket in dir); mapObj is the map, read and written past any proxy.
+	bucket []string
+	mapObj store.Object
+	env    []string
+}
+
+// readMap reads the map past any proxy.
+func (w *world) readMap(t *testing.T) []byte {
+	t.Helper()
+	data, _, err := w.mapObj.Read(context.Background())
+	if err != nil {
+		t.Fatalf("reading the map %s: %v", w.mapObj.URL(), err)
+	}
+	return data
+}
+
+// dropApps removes the apps' entries from the map, past any proxy, so that
+// the next sync writes.
+func (w *world) dropApps(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if _, err := store.Update(ctx, w.mapObj, func(m *imagemap.ImageMap) error {
+		for _, a := range w.apps {
+			_ = m.Remove("docker.io/atlanhq/" + a.Name)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Credentials of the S3 server the map moves to; planted: never printed.
+const s3Key, s3Secret, s3Bucket = "faultkey", "fault-secret-PLANTED-11", "sdr-faults"
+
+// moveMapToS3 starts versitygw, copies the map into a bucket there, and
+// points the syncs at it through via(endpoint) (a proxy, or the server
+// itself); the invariant reads it from the server directly.
+func (w *world) moveMapToS3(t *testing.T, ctx context.Context, via func(endpoint string) string) {
+	t.Helper()
+	endpoint := testenv.StartVersityGW(t, s3Key, s3Secret, s3Bucket)
+	t.Setenv("AWS_ACCESS_KEY_ID", s3Key)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s3Secret)
+	direct, err := store.OpenBucket(ctx, "s3://"+s3Bucket+"?endpoint="+endpoint+"&region=us-east-1&use_path_style=true", "sdr/image-map.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = direct.Close() })
+	local := w.readMap(t)
+	if err := direct.Write(ctx, local, store.Any); err != nil {
+		t.Fatal(err)
+	}
+	w.mapObj = direct
+	w.bucket = []string{"--bucket", "s3://" + s3Bucket + "?endpoint=" + via(endpoint) + "&region=us-east-1&use_path_style=true", "--image-map-path", "sdr/image-map.yaml"}
+	w.env = []string{"AWS_ACCESS_KEY_ID=" + s3Key, "AWS_SECRET_ACCESS_KEY=" + s3Secret}
 }
 
 func newWorld(t *testing.T, seed uint64, rate float64, n int) *world {
@@ -83,16 +132,9 @@ func newWorld(t *testing.T, seed uint64, rate float64, n int) *world {
 	if err := os.WriteFile(filepath.Join(dir, "trusted_root.json"), root, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w := &world{f: f, src: src, dst: dst, digests: digests, apps: apps, dir: dir,
-		bucket: []string{"--bucket", "file://" + filepath.Join(dir, "bucket"), "--image-map-path", "sdr/image-map.yaml"}}
-	w.readMap = func(t *testing.T) []byte {
-		data, err := os.ReadFile(filepath.Join(dir, "bucket", "sdr", "image-map.yaml"))
-		if err != nil {
-			t.Fatalf("map missing: %v", err)
-		}
-		return data
-	}
-	return w
+	return &world{f: f, src: src, dst: dst, digests: digests, apps: apps, dir: dir,
+		bucket: []string{"--bucket", "file://" + filepath.Join(dir, "bucket"), "--image-map-path", "sdr/image-map.yaml"},
+		mapObj: store.File(filepath.Join(dir, "bucket", "sdr", "image-map.yaml"))}
 }
 
 func (w *world) syncArgs(imagesFile string) []string {
@@ -237,51 +279,49 @@ func TestSyncInterrupted(t *testing.T) {
 // TestConcurrentSyncs runs two sync processes for different images against
 // one bucket at the same time: no entry is lost.
 func TestConcurrentSyncs(t *testing.T) {
-	w := newWorld(t, 21, 0, 8)
-	half := len(w.apps) / 2
-	files := []string{filepath.Join(w.dir, "a.txt"), filepath.Join(w.dir, "b.txt")}
-	for i, group := range [][]fixture.App{w.apps[:half], w.apps[half:]} {
-		var b strings.Builder
-		for _, a := range group {
-			fmt.Fprintf(&b, "docker.io/atlanhq/%s:%s\n", a.Name, a.Version)
-		}
-		if err := os.WriteFile(files[i], []byte(b.String()), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	for round := range 3 {
-		var wg sync.WaitGroup
-		errs := make([]error, 2)
-		outs := make([]string, 2)
-		for i := range 2 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				outs[i], errs[i] = w.run(ctx, w.syncArgs(files[i])...)
-			}()
-		}
-		wg.Wait()
-		for i := range 2 {
-			if errs[i] != nil {
-				t.Fatalf("round %d: sync %d failed: %v\n%s", round, i, errs[i], outs[i])
+	for _, bucket := range []string{"file", "s3"} {
+		t.Run(bucket, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			w := newWorld(t, 21, 0, 8)
+			if bucket == "s3" {
+				w.moveMapToS3(t, ctx, func(endpoint string) string { return endpoint })
 			}
-		}
-		if n := w.checkInvariant(t); n != len(w.apps) {
-			data, _ := os.ReadFile(filepath.Join(w.dir, "bucket", "sdr", "image-map.yaml"))
-			t.Fatalf("round %d: %d of %d entries present after two concurrent syncs:\n%s", round, n, len(w.apps), data)
-		}
-		// Start the next round from scratch: drop the app entries.
-		obj := store.File(filepath.Join(w.dir, "bucket", "sdr", "image-map.yaml"))
-		if _, err := store.Update(ctx, obj, func(m *imagemap.ImageMap) error {
-			for _, a := range w.apps {
-				_ = m.Remove("docker.io/atlanhq/" + a.Name)
+			half := len(w.apps) / 2
+			files := []string{filepath.Join(w.dir, "a.txt"), filepath.Join(w.dir, "b.txt")}
+			for i, group := range [][]fixture.App{w.apps[:half], w.apps[half:]} {
+				var b strings.Builder
+				for _, a := range group {
+					fmt.Fprintf(&b, "docker.io/atlanhq/%s:%s\n", a.Name, a.Version)
+				}
+				if err := os.WriteFile(files[i], []byte(b.String()), 0o600); err != nil {
+					t.Fatal(err)
+				}
 			}
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
+			for round := range 3 {
+				var wg sync.WaitGroup
+				errs := make([]error, 2)
+				outs := make([]string, 2)
+				for i := range 2 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						outs[i], errs[i] = w.run(ctx, w.syncArgs(files[i])...)
+					}()
+				}
+				wg.Wait()
+				for i := range 2 {
+					if errs[i] != nil {
+						t.Fatalf("round %d: sync %d failed: %v\n%s", round, i, errs[i], outs[i])
+					}
+				}
+				if n := w.checkInvariant(t); n != len(w.apps) {
+					t.Fatalf("round %d: %d of %d entries present after two concurrent syncs:\n%s", round, n, len(w.apps), w.readMap(t))
+				}
+				// Start the next round from scratch.
+				w.dropApps(t, ctx)
+			}
+		})
 	}
 }
 
@@ -289,54 +329,26 @@ func TestConcurrentSyncs(t *testing.T) {
 // proxy: a write that fails leaves the old map, a conflict re-merges, and
 // the invariant holds after every run.
 func TestSyncS3UnderFaults(t *testing.T) {
-	const key, secret, bucket = "faultkey", "fault-secret-PLANTED-11", "sdr-faults"
 	w := newWorld(t, 31, 0, 6)
-	endpoint := testenv.StartVersityGW(t, key, secret, bucket)
-	s3proxy, err := faultproxy.Start(strings.TrimPrefix(endpoint, "http://"), 33, 0.5, 60, faultproxy.Status503, faultproxy.ResetBody, faultproxy.Slow, faultproxy.Truncated)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s3proxy.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	t.Setenv("AWS_ACCESS_KEY_ID", key)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
-	direct, err := store.OpenBucket(ctx, "s3://"+bucket+"?endpoint="+endpoint+"&region=us-east-1&use_path_style=true", "sdr/image-map.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer direct.Close()
-	local, err := os.ReadFile(filepath.Join(w.dir, "bucket", "sdr", "image-map.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := direct.Write(ctx, local, store.Any); err != nil {
-		t.Fatal(err)
-	}
-	w.bucket = []string{"--bucket", "s3://" + bucket + "?endpoint=http://" + s3proxy.Addr + "&region=us-east-1&use_path_style=true", "--image-map-path", "sdr/image-map.yaml"}
-	w.env = []string{"AWS_ACCESS_KEY_ID=" + key, "AWS_SECRET_ACCESS_KEY=" + secret}
-	w.readMap = func(t *testing.T) []byte {
-		data, _, err := direct.Read(ctx)
+	var s3proxy *faultproxy.Proxy
+	w.moveMapToS3(t, ctx, func(endpoint string) string {
+		var err error
+		s3proxy, err = faultproxy.Start(strings.TrimPrefix(endpoint, "http://"), 33, 0.5, 60, faultproxy.Status503, faultproxy.ResetBody, faultproxy.Slow, faultproxy.Truncated)
 		if err != nil {
-			t.Fatalf("reading the map past the proxy: %v", err)
-		}
-		return data
-	}
-	for run := range 6 {
-		// Drop the app entries (past the proxy) so that every run writes.
-		if _, err := store.Update(ctx, direct, func(m *imagemap.ImageMap) error {
-			for _, a := range w.apps {
-				_ = m.Remove("docker.io/atlanhq/" + a.Name)
-			}
-			return nil
-		}); err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(s3proxy.Close)
+		return "http://" + s3proxy.Addr
+	})
+	for run := range 6 {
+		w.dropApps(t, ctx) // so that every run writes
 		out, err := w.run(ctx, w.syncArgs(filepath.Join(w.dir, "images.txt"))...)
 		if err != nil && !strings.Contains(out, "error: ") {
 			t.Fatalf("run %d failed without an error line:\n%s", run, out)
 		}
-		if strings.Contains(out, secret) {
+		if strings.Contains(out, s3Secret) {
 			t.Fatalf("run %d printed the storage secret:\n%s", run, out)
 		}
 		w.checkInvariant(t)
