@@ -50,9 +50,9 @@ func (w *world) readMap(t *testing.T) []byte {
 
 // dropApps removes the apps' entries from the map, past any proxy, so that
 // the next sync writes.
-func (w *world) dropApps(t *testing.T, ctx context.Context) {
+func (w *world) dropApps(t *testing.T) {
 	t.Helper()
-	if _, err := store.Update(ctx, w.mapObj, func(m *imagemap.ImageMap) error {
+	if _, err := store.Update(t.Context(), w.mapObj, func(m *imagemap.ImageMap) error {
 		for _, a := range w.apps {
 			_ = m.Remove("docker.io/atlanhq/" + a.Name)
 		}
@@ -68,8 +68,9 @@ const s3Key, s3Secret, s3Bucket = "faultkey", "fault-secret-PLANTED-11", "sdr-fa
 // moveMapToS3 starts versitygw, copies the map into a bucket there, and
 // points the syncs at it through via(endpoint) (a proxy, or the server
 // itself); the invariant reads it from the server directly.
-func (w *world) moveMapToS3(t *testing.T, ctx context.Context, via func(endpoint string) string) {
+func (w *world) moveMapToS3(t *testing.T, via func(endpoint string) string) {
 	t.Helper()
+	ctx := t.Context()
 	endpoint := testenv.StartVersityGW(t, s3Key, s3Secret, s3Bucket)
 	t.Setenv("AWS_ACCESS_KEY_ID", s3Key)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", s3Secret)
@@ -285,7 +286,7 @@ func TestConcurrentSyncs(t *testing.T) {
 			defer cancel()
 			w := newWorld(t, 21, 0, 8)
 			if bucket == "s3" {
-				w.moveMapToS3(t, ctx, func(endpoint string) string { return endpoint })
+				w.moveMapToS3(t, func(endpoint string) string { return endpoint })
 			}
 			half := len(w.apps) / 2
 			files := []string{filepath.Join(w.dir, "a.txt"), filepath.Join(w.dir, "b.txt")}
@@ -319,7 +320,7 @@ func TestConcurrentSyncs(t *testing.T) {
 					t.Fatalf("round %d: %d of %d entries present after two concurrent syncs:\n%s", round, n, len(w.apps), w.readMap(t))
 				}
 				// Start the next round from scratch.
-				w.dropApps(t, ctx)
+				w.dropApps(t)
 			}
 		})
 	}
@@ -333,7 +334,7 @@ func TestSyncS3UnderFaults(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var s3proxy *faultproxy.Proxy
-	w.moveMapToS3(t, ctx, func(endpoint string) string {
+	w.moveMapToS3(t, func(endpoint string) string {
 		var err error
 		s3proxy, err = faultproxy.Start(strings.TrimPrefix(endpoint, "http://"), 33, 0.5, 60, faultproxy.Status503, faultproxy.ResetBody, faultproxy.Slow, faultproxy.Truncated)
 		if err != nil {
@@ -343,7 +344,7 @@ func TestSyncS3UnderFaults(t *testing.T) {
 		return "http://" + s3proxy.Addr
 	})
 	for run := range 6 {
-		w.dropApps(t, ctx) // so that every run writes
+		w.dropApps(t) // so that every run writes
 		out, err := w.run(ctx, w.syncArgs(filepath.Join(w.dir, "images.txt"))...)
 		if err != nil && !strings.Contains(out, "error: ") {
 			t.Fatalf("run %d failed without an error line:\n%s", run, out)
