@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -187,6 +188,25 @@ func TestVerifyDistribution(t *testing.T) {
 // with one that differs by a byte, keeping cosign's annotations.
 func tamperPayload(t *testing.T, s *signer, image name.Digest) {
 	t.Helper()
+	img, payload := readSignature(t, image)
+	changed := strings.Replace(string(payload), `"type":"cosign container image signature"`, `"type":"cosign container image signature" `, 1)
+	if changed == string(payload) {
+		t.Fatalf("cosign payload %s has no type field to tamper with", payload)
+	}
+	s.pushSignature(image, []byte(changed), layerAnnotations(t, img))
+}
+
+// copySignature stores from's signature under to's signature tag.
+func copySignature(t *testing.T, s *signer, from, to name.Digest) {
+	t.Helper()
+	img, payload := readSignature(t, from)
+	s.pushSignature(to, payload, layerAnnotations(t, img))
+}
+
+// readSignature returns the signature image under image's signature tag
+// and its signed payload.
+func readSignature(t *testing.T, image name.Digest) (v1.Image, []byte) {
+	t.Helper()
 	img, err := remote.Image(sigTag(image))
 	if err != nil {
 		t.Fatal(err)
@@ -199,27 +219,5 @@ func tamperPayload(t *testing.T, s *signer, image name.Digest) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	changed := strings.Replace(string(payload), `"type":"cosign container image signature"`, `"type":"cosign container image signature" `, 1)
-	if changed == string(payload) {
-		t.Fatalf("cosign payload %s has no type field to tamper with", payload)
-	}
-	s.pushSignature(image, []byte(changed), layerAnnotations(t, img))
-}
-
-// copySignature stores from's signature under to's signature tag.
-func copySignature(t *testing.T, s *signer, from, to name.Digest) {
-	t.Helper()
-	img, err := remote.Image(sigTag(from))
-	if err != nil {
-		t.Fatal(err)
-	}
-	layers, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := readLimited(layers[0].Compressed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.pushSignature(to, payload, layerAnnotations(t, img))
+	return img, payload
 }
