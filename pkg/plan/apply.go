@@ -35,6 +35,15 @@ type Apply struct {
 	Map, Lock store.Object
 	// Overwrite copies over drift; Prune removes stale entries.
 	Overwrite, Prune bool
+	// PruneMax is the most entries a prune removes unless ConfirmPrune is
+	// set (0: DefaultPrunePercent of the map's entries; negative: none).
+	// A prune beyond it,
+	// or with no needed image at all, is refused before anything is done.
+	PruneMax     int
+	ConfirmPrune bool
+	// BeforePrune, when set, is told the entries to be removed before the
+	// map is written.
+	BeforePrune func(remove []StaleEntry)
 	// DryRun verifies but copies and writes nothing.
 	DryRun bool
 	// Release decides the map's release: block from the current one; nil
@@ -66,6 +75,21 @@ type Outcome struct {
 func (a Apply) Run(ctx context.Context, p *Plan) (*Outcome, error) {
 	out := &Outcome{Added: []string{}, Removed: []string{}, DryRun: a.DryRun}
 	defer p.Recount()
+	var remove []StaleEntry
+	if a.Prune {
+		limit := max(a.PruneMax, 0)
+		if a.PruneMax == 0 {
+			entries := 0
+			if p.Map != nil {
+				entries = p.Map.Entries
+			}
+			limit = PruneMax(entries, DefaultPrunePercent)
+		}
+		var err error
+		if remove, err = p.Prunable(limit, a.ConfirmPrune); err != nil {
+			return out, err
+		}
+	}
 	var work []*Item
 	for i := range p.Images {
 		it := &p.Images[i]
@@ -86,7 +110,10 @@ func (a Apply) Run(ctx context.Context, p *Plan) (*Outcome, error) {
 	if a.Map == nil {
 		return out, nil
 	}
-	if err := a.writeMap(ctx, p, out); err != nil {
+	if len(remove) > 0 && a.BeforePrune != nil {
+		a.BeforePrune(remove)
+	}
+	if err := a.writeMap(ctx, p, remove, out); err != nil {
 		return out, err
 	}
 	if a.DryRun || a.Lock == nil {
@@ -172,7 +199,9 @@ func mappable(it *Item, dryRun bool) bool {
 	return it.TargetDigest == it.Digest || (dryRun && it.Error == "")
 }
 
-func (a Apply) writeMap(ctx context.Context, p *Plan, out *Outcome) error {
+// writeMap adds the mappable items and removes the entries in remove, and
+// no other: a racing writer's new entries are never pruned.
+func (a Apply) writeMap(ctx context.Context, p *Plan, remove []StaleEntry, out *Outcome) error {
 	var add []*Item
 	for i := range p.Images {
 		if mappable(&p.Images[i], a.DryRun) {
@@ -180,10 +209,8 @@ func (a Apply) writeMap(ctx context.Context, p *Plan, out *Outcome) error {
 		}
 	}
 	stale := map[string]bool{}
-	if a.Prune {
-		for _, s := range p.Stale {
-			stale[s.Source] = true
-		}
+	for _, s := range remove {
+		stale[s.Source] = true
 	}
 	res, err := store.Update(ctx, a.Map, func(m *imagemap.ImageMap) error {
 		out.Added, out.Removed = out.Added[:0], out.Removed[:0]
@@ -223,9 +250,7 @@ func (a Apply) writeMap(ctx context.Context, p *Plan, out *Outcome) error {
 		it.State, it.Rule = OK, imagemap.RuleRepo
 		it.Done = strings.TrimPrefix(it.Done+", mapped", ", ")
 	}
-	if a.Prune {
-		p.Stale = slices.DeleteFunc(p.Stale, func(s StaleEntry) bool { return stale[s.Source] })
-	}
+	p.Stale = slices.DeleteFunc(p.Stale, func(s StaleEntry) bool { return stale[s.Source] })
 	return nil
 }
 

@@ -105,6 +105,7 @@ type options struct {
 	keepPath bool
 	registry Registry
 	mapURL   string
+	seen     []string
 }
 
 // Option configures Build.
@@ -123,6 +124,13 @@ func WithKeepPath(keep bool) Option { return func(o *options) { o.keepPath = kee
 // WithRegistry checks digests in the registries; without it the plan is
 // offline and mapped images are unchecked.
 func WithRegistry(r Registry) Option { return func(o *options) { o.registry = r } }
+
+// WithSeen names images the inventory found but does not mirror (outside
+// the allowed sources, skipped releases): the map entries they resolve
+// through are in use, never stale.
+func WithSeen(images ...string) Option {
+	return func(o *options) { o.seen = append(o.seen, images...) }
+}
 
 // WithMapURL names the map in the plan.
 func WithMapURL(u string) Option { return func(o *options) { o.mapURL = u } }
@@ -178,6 +186,11 @@ func Build(ctx context.Context, needs []inventory.Item, m *imagemap.ImageMap, op
 			if items[i].State == "" {
 				items[i].State = Unchecked
 			}
+		}
+	}
+	for _, img := range o.seen {
+		if res, err := resolver.Resolve(img); err == nil && res.Key != "" {
+			used[res.Key] = true
 		}
 	}
 	if m != nil {

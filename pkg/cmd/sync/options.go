@@ -322,6 +322,13 @@ func (o *Options) buildPlan(ctx context.Context, items []inventory.Item, offline
 	if !offline {
 		opts = append(opts, plan.WithRegistry(o.copier))
 	}
+	// Images seen but not mirrored keep their map entries in use.
+	opts = append(opts, plan.WithSeen(o.ignored...))
+	for _, s := range o.skipped {
+		if s.Image != "" {
+			opts = append(opts, plan.WithSeen(s.Image))
+		}
+	}
 	return plan.Build(ctx, items, o.imageMap, opts...)
 }
 

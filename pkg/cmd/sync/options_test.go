@@ -1,6 +1,7 @@
 package synccmd
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
@@ -54,6 +55,29 @@ func TestNeedsVerify(t *testing.T) {
 		}
 		if got := needsVerify(p, tc.overwrite); got != tc.want {
 			t.Errorf("needsVerify(%v, overwrite=%v) = %v, want %v", tc.states, tc.overwrite, got, tc.want)
+		}
+	}
+}
+
+func TestParsePruneMax(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		entries int
+		want    int
+	}{
+		{"10%", 6, 1}, {"10%", 40, 4}, {"50%", 6, 3}, {"3", 100, 3}, {"0", 100, -1}, {"0%", 100, -1}, {"100%", 7, 7},
+	} {
+		m, err := parsePruneMax(tc.in)
+		if err != nil {
+			t.Fatalf("parsePruneMax(%q): %v", tc.in, err)
+		}
+		if got := m.limit(tc.entries); got != tc.want {
+			t.Errorf("parsePruneMax(%q).limit(%d) = %d, want %d", tc.in, tc.entries, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "ten", "-1", "101%", "5%%", "1.5"} {
+		if _, err := parsePruneMax(bad); err == nil || !strings.Contains(err.Error(), "--prune-max") {
+			t.Errorf("parsePruneMax(%q) = %v, want an error naming --prune-max", bad, err)
 		}
 	}
 }

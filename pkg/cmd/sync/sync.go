@@ -2,8 +2,10 @@ package synccmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -24,6 +26,10 @@ type SyncOptions struct {
 	DryRun    bool
 	Overwrite bool
 	Prune     bool
+	// PruneMax is --prune-max: a count, or a share of the map's entries
+	// ending in %.
+	PruneMax     string
+	ConfirmPrune bool
 }
 
 // NewSyncCommand returns the sync command.
@@ -39,7 +45,8 @@ the map (<map key>.lock.json), in one conditional write that merges with concurr
 writers.
 
 An image that fails verification is never copied or mapped; drift is copied only with
---overwrite; stale entries are removed only with --prune. The map never gains an entry
+--overwrite; stale entries are removed only with --prune, never when no image is needed
+at all, and no more than --prune-max of them unless --confirm-prune is given. The map never gains an entry
 for an image that is not in the destination with the source's digest. The exit code is
 1 when any needed image is not ok at the end.`,
 		Example: strings.ReplaceAll(`  # The SDR in namespace atlan and the newest releases
@@ -61,7 +68,9 @@ for an image that is not in the destination with the source's digest. The exit c
 	o.Block.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "verify and show the map change, copy and write nothing")
 	cmd.Flags().BoolVar(&o.Overwrite, "overwrite", false, "copy over drift: a destination that holds another digest")
-	cmd.Flags().BoolVar(&o.Prune, "prune", false, "remove stale map entries, which no needed image uses")
+	cmd.Flags().BoolVar(&o.Prune, "prune", false, "remove stale map entries, which no needed image uses (refused when no image is needed at all)")
+	cmd.Flags().StringVar(&o.PruneMax, "prune-max", fmt.Sprintf("%d%%", plan.DefaultPrunePercent), "the most entries --prune removes without --confirm-prune: a count, or a share of the map's entries (rounded up)")
+	cmd.Flags().BoolVar(&o.ConfirmPrune, "confirm-prune", false, "let --prune remove more entries than --prune-max, after checking the stale list")
 	return cmd
 }
 
@@ -71,6 +80,10 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		return err
 	}
 	mode, err := o.Block.Parse()
+	if err != nil {
+		return err
+	}
+	pruneMax, err := parsePruneMax(o.PruneMax)
 	if err != nil {
 		return err
 	}
@@ -96,7 +109,19 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	// (ping, token) are reused.
 	o.copier.SetProgress(func(e mirror.Event) { copycmd.Render(progress, e) })
 	apply := plan.Apply{Gate: g, Copier: o.copier, Map: o.mapObj, Overwrite: o.Overwrite, Prune: o.Prune,
-		DryRun: o.DryRun, Concurrency: o.Concurrency}
+		DryRun: o.DryRun, Concurrency: o.Concurrency, ConfirmPrune: o.ConfirmPrune}
+	if o.Prune && p.Map != nil {
+		apply.PruneMax = pruneMax.limit(p.Map.Entries)
+	}
+	apply.BeforePrune = func(remove []plan.StaleEntry) {
+		verb := "removing"
+		if o.DryRun {
+			verb = "would remove"
+		}
+		for _, e := range remove {
+			o.f.Warnf("%s stale map entry %q -> %q", verb, e.Source, e.Destination)
+		}
+	}
 	if o.mapObj != nil {
 		apply.Lock = o.mapObj.Sibling(imagemap.LockKey(o.settings.ImageMapPath))
 		if o.Map.File != "" {
@@ -121,7 +146,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if applyErr != nil {
-		return applyErr
+		return o.pruneError(applyErr)
 	}
 	if o.DryRun {
 		return nil
@@ -145,6 +170,62 @@ func (o *SyncOptions) blockDecider(mode sdr.BlockMode) func(*imagemap.Release) *
 		}
 		return o.inst.Release(mode, current).Block
 	}
+}
+
+// pruneMax is a parsed --prune-max.
+type pruneMax struct {
+	n       int
+	percent bool
+}
+
+func parsePruneMax(s string) (pruneMax, error) {
+	num, percent := strings.CutSuffix(strings.TrimSpace(s), "%")
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 || (percent && n > 100) {
+		return pruneMax{}, fmt.Errorf("--prune-max %q: must be a count of entries (3) or a share of the map's entries (10%%)", s)
+	}
+	return pruneMax{n: n, percent: percent}, nil
+}
+
+// limit is the number of entries allowed for a map of the given size; a
+// limit of 0 entries allows none (plan.Apply treats 0 as its default, so
+// it is given as -1).
+func (m pruneMax) limit(entries int) int {
+	n := m.n
+	if m.percent {
+		n = plan.PruneMax(entries, m.n)
+		if m.n == 0 {
+			n = 0
+		}
+	}
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+// pruneError adds to a refused prune what the operator can do.
+func (o *SyncOptions) pruneError(err error) error {
+	var limit *plan.PruneLimitError
+	switch {
+	case errors.Is(err, plan.ErrNothingNeeded):
+		var why []string
+		if n := len(o.ignored); n > 0 {
+			why = append(why, fmt.Sprintf("%d found outside --allowed-source", n))
+		}
+		if n := len(o.skipped); n > 0 {
+			why = append(why, fmt.Sprintf("%d latest-releases entries skipped", n))
+		}
+		reason := ""
+		if len(why) > 0 {
+			reason = " (" + strings.Join(why, ", ") + ")"
+		}
+		return fmt.Errorf("refusing to --prune: no needed image was found%s, so every map entry would look stale; check --from, --images-file and --allowed-source; the map was not changed", reason)
+	case errors.As(err, &limit):
+		return fmt.Errorf("refusing to --prune %d of the map's %d entries (listed as stale above): more than --prune-max %s allows (%d); if they are all unused, pass --confirm-prune; the map was not changed",
+			len(limit.Remove), limit.Entries, o.PruneMax, max(limit.Max, 0))
+	}
+	return err
 }
 
 func countCopies(p *plan.Plan, overwrite bool) int {
