@@ -1,42 +1,132 @@
-// Package depcheck asserts the layering rule: domain packages import no CLI,
-// styling or terminal package, so they never print or exit.
+// Package depcheck asserts the layering rule: each domain package imports
+// only what its allowlist names, so domain packages never print, exit or
+// style, and a new dependency is a decision made in this file.
 package depcheck
 
 import (
+	"encoding/json"
 	"os/exec"
 	"strings"
 	"testing"
 )
 
-var domain = []string{"imagemap", "sdr", "inventory", "plan", "mirror", "store"}
+const module = "github.com/sdr-mirror/kubectl-sdr-mirror/"
 
+// frontEnd are the packages that may import anything: the commands, the
+// root command and styling. Every other package under pkg/ is a domain
+// package and must have an allowlist below.
+var frontEnd = []string{"pkg/cmd", "pkg/cli", "pkg/ui"}
+
+// allowed lists, per domain package, the non-standard imports it may have:
+// packages of this module by exact path, others by module prefix.
+var allowed = map[string][]string{
+	"pkg/imagemap": {"github.com/google/go-containerregistry/pkg/name", "go.yaml.in/yaml/"},
+	"pkg/inventory": {module + "pkg/imagemap",
+		"helm.sh/helm/v3/pkg/release", "helm.sh/helm/v3/pkg/releaseutil", "sigs.k8s.io/yaml"},
+	"pkg/sdr": {module + "pkg/imagemap", module + "pkg/store",
+		"helm.sh/helm/v3/pkg/", "k8s.io/apimachinery/", "k8s.io/client-go/", "sigs.k8s.io/yaml"},
+	"pkg/plan": {module + "pkg/imagemap", module + "pkg/inventory", module + "pkg/mirror", module + "pkg/store"},
+	"pkg/mirror": {module + "internal/capool",
+		"github.com/google/go-containerregistry/", "github.com/docker/cli/cli/config", "golang.org/x/sync/"},
+	"pkg/mirror/verify": {"github.com/google/go-containerregistry/", "github.com/sigstore/"},
+	"pkg/store": {module + "pkg/imagemap", module + "internal/capool",
+		"gocloud.dev/", "cloud.google.com/go/storage", "github.com/Azure/azure-sdk-for-go/sdk/", "github.com/aws/aws-sdk-go-v2/",
+		"github.com/aws/smithy-go", "github.com/googleapis/gax-go/", "golang.org/x/oauth2/", "google.golang.org/api/", "github.com/pmezard/go-difflib/", "sigs.k8s.io/yaml"},
+}
+
+// forbidden may not be reached even indirectly from a domain package.
 var forbidden = []string{
 	"github.com/spf13/cobra",
 	"github.com/spf13/pflag",
 	"github.com/charmbracelet/",
 	"github.com/muesli/termenv",
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui",
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cli",
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd",
+	module + "pkg/ui",
+	module + "pkg/cli",
+	module + "pkg/cmd",
 }
 
-func TestDomainPackagesImportNoCLI(t *testing.T) {
-	for _, p := range domain {
-		pkg := "github.com/sdr-mirror/kubectl-sdr-mirror/pkg/" + p
-		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
-		if err != nil {
-			if strings.Contains(string(out), "cannot find package") || strings.Contains(string(out), "no required module") ||
-				strings.Contains(string(out), "is not in std") || strings.Contains(string(out), "matched no packages") {
-				continue // not written yet
-			}
-			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+type pkg struct {
+	ImportPath string
+	Imports    []string
+	Deps       []string
+}
+
+func list(t *testing.T) []pkg {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json=ImportPath,Imports,Deps", module+"pkg/...").Output()
+	if err != nil {
+		t.Fatalf("go list %spkg/...: %v", module, err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
 		}
-		for _, dep := range strings.Fields(string(out)) {
+		pkgs = append(pkgs, p)
+	}
+	if len(pkgs) == 0 {
+		t.Fatal("go list found no packages under pkg/")
+	}
+	return pkgs
+}
+
+func isFrontEnd(rel string) bool {
+	for _, f := range frontEnd {
+		if rel == f || strings.HasPrefix(rel, f+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func isStd(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
+}
+
+func permitted(imp string, allow []string) bool {
+	for _, a := range allow {
+		if imp == a || (strings.HasSuffix(a, "/") && strings.HasPrefix(imp, a)) ||
+			(!strings.HasPrefix(a, module) && strings.HasPrefix(imp, a+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDomainImports: every domain package has an allowlist, imports only
+// what it names, and reaches no CLI, styling or terminal package.
+func TestDomainImports(t *testing.T) {
+	seen := map[string]bool{}
+	for _, p := range list(t) {
+		rel := strings.TrimPrefix(p.ImportPath, module)
+		if isFrontEnd(rel) {
+			continue
+		}
+		seen[rel] = true
+		allow, ok := allowed[rel]
+		if !ok {
+			t.Errorf("%s is a domain package without an allowlist: add it to allowed in internal/depcheck", rel)
+			continue
+		}
+		for _, imp := range p.Imports {
+			if !isStd(imp) && !permitted(imp, allow) {
+				t.Errorf("%s imports %s, which its allowlist does not name", rel, imp)
+			}
+		}
+		for _, dep := range p.Deps {
 			for _, bad := range forbidden {
 				if strings.HasPrefix(dep, bad) {
-					t.Errorf("%s depends on %s; domain packages must not import CLI, styling or terminal packages", pkg, dep)
+					t.Errorf("%s depends on %s; domain packages must not reach CLI, styling or terminal packages", rel, dep)
 				}
 			}
+		}
+	}
+	for rel := range allowed {
+		if !seen[rel] {
+			t.Errorf("allowlist names %s, which go list does not find: remove it", rel)
 		}
 	}
 }
