@@ -48,6 +48,17 @@ var ErrAuth = errors.New("registry refused the credentials")
 // source, left alone without WithOverwrite.
 var ErrDrift = errors.New("destination holds a different image")
 
+// MirrorConflictError is a source registry given two different mirrors;
+// one must be chosen.
+type MirrorConflictError struct {
+	Registry      string
+	First, Second string
+}
+
+func (e *MirrorConflictError) Error() string {
+	return fmt.Sprintf("registry %q has two mirrors, %q and %q", e.Registry, e.First, e.Second)
+}
+
 func isNotFound(err error) bool {
 	var te *transport.Error
 	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound

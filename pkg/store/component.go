@@ -115,7 +115,7 @@ func OpenComponent(ctx context.Context, c *Component, key string, secrets Secret
 		return nil, err
 	}
 	if key == "" {
-		return nil, fmt.Errorf("objectstore component %q: no object key; pass --image-map-path", c.Name)
+		return nil, fmt.Errorf("objectstore component %q: %w", c.Name, ErrNoObjectKey)
 	}
 	s, err := resolve(ctx, c, secrets)
 	if err != nil {

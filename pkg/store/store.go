@@ -13,6 +13,9 @@ import (
 // ErrNotFound is returned by Read when the object does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrNoObjectKey marks a bucket opened without the key of the object in it.
+var ErrNoObjectKey = errors.New("no object key")
+
 // ErrConflict is returned by Write when the object is no longer at the
 // version it was read at: someone else wrote it in between. Update re-reads
 // and retries on it.
@@ -94,7 +97,7 @@ func OpenBucket(ctx context.Context, bucketURL, key string, opts ...Option) (Obj
 		return nil, fmt.Errorf("bucket URL %q: scheme %q is not supported; use one of %s", redact(bucketURL), u.Scheme, strings.Join(SupportedSchemes, ", "))
 	}
 	if key == "" {
-		return nil, fmt.Errorf("bucket URL %q: no object key; pass --image-map-path", redact(bucketURL))
+		return nil, fmt.Errorf("bucket URL %q: %w", redact(bucketURL), ErrNoObjectKey)
 	}
 	if u.Fragment != "" || strings.HasSuffix(bucketURL, "#") {
 		return nil, fmt.Errorf("bucket URL %q: '#' starts a URL fragment; write it as %%23 in a path", redact(bucketURL))
