@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
 )
 
@@ -16,6 +17,7 @@ var remedies = []struct {
 }{
 	{func(err error) bool { _, ok := err.(*mirror.MirrorConflictError); return ok }, ": give one --registry-mirror per source host"},
 	{func(err error) bool { return err == store.ErrNoObjectKey }, "; pass --image-map-path"}, //nolint:errorlint // the cause itself, not what wraps it
+	{func(err error) bool { _, ok := err.(*sdr.ChartPatternError); return ok }, "; fix --sdr-chart"},
 }
 
 // withRemedies returns msg, err's message, with the remedy of every cause

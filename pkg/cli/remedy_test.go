@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
 )
 
@@ -15,6 +16,7 @@ func TestRemedies(t *testing.T) {
 	_, noKey := store.OpenBucket(ctx, "file:///srv/bucket", "")
 	_, noKeyComponent := store.OpenComponent(ctx, &store.Component{Name: "objectstore", Type: "bindings.localstorage"}, "", nil)
 	_, twoMirrors := mirror.ParseMirrors([]string{"docker.io=m1:5000", "docker.io=m2:5000"})
+	_, badChart := sdr.Find(ctx, nil, sdr.WithChartPattern("sdr("))
 	tests := []struct {
 		name string
 		err  error
@@ -26,6 +28,7 @@ func TestRemedies(t *testing.T) {
 			`copying: registry "index.docker.io" has two mirrors, "m1:5000" and "m2:5000": give one --registry-mirror per source host`},
 		{"joined", errors.Join(noKey, twoMirrors),
 			"bucket URL \"file:///srv/bucket\": no object key; pass --image-map-path\nregistry \"index.docker.io\" has two mirrors, \"m1:5000\" and \"m2:5000\": give one --registry-mirror per source host"},
+		{"chart pattern", badChart, "SDR chart pattern \"sdr(\": error parsing regexp: missing closing ): `sdr(`; fix --sdr-chart"},
 		{"no cause", errors.New("no remedy here"), "no remedy here"},
 	}
 	for _, tc := range tests {
