@@ -71,7 +71,7 @@ func Run(ctx context.Context, f *factory.Factory, args []string) int {
 	if errors.Is(err, context.Canceled) {
 		err = errors.New("interrupted")
 	}
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	msg := strings.ReplaceAll(withRemedies(err.Error(), err), "\n", " ")
 	fmt.Fprintln(f.IO.ErrOut, f.ErrStyles().Bad.Render("error:")+" "+msg)
 	return code
 }

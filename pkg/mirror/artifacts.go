@@ -4,12 +4,21 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // cosignSuffixes are the tags cosign attaches to sha256-<hex>.
 var cosignSuffixes = []string{".sig", ".att", ".sbom"}
+
+// tagList is a source repository's tags, listed once per Copy however many
+// of its images are copied.
+type tagList struct {
+	once sync.Once
+	tags map[string]bool
+	err  error
+}
 
 // copyArtifacts copies, for every manifest the image copied unchanged, the
 // cosign signature, attestation and SBOM tags and the OCI referrers

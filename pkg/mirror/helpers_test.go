@@ -1,6 +1,7 @@
 package mirror_test
 
 import (
+	"context"
 	"io"
 	"log"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -20,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 )
 
 // request is one request a registry saw.
@@ -230,4 +233,45 @@ func (f *faultyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.next.ServeHTTP(w, r)
+}
+
+func newCopier(t *testing.T, opts ...mirror.Option) *mirror.Copier {
+	t.Helper()
+	opts = append([]mirror.Option{
+		mirror.WithKeychain(authn.NewMultiKeychain()), // never the developer's own credentials
+		mirror.WithRetry(8, 10*time.Millisecond, 3*time.Second),
+	}, opts...)
+	c, err := mirror.New(opts...)
+	if err != nil {
+		t.Fatalf("mirror.New: %v", err)
+	}
+	return c
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+// mirrorSet seeds three images over two source repositories, all sharing a
+// base layer, and returns the seeds and the pairs that mirror them into
+// two destination repositories of dst.
+func mirrorSet(t *testing.T, src, dst string) ([]seed, []mirror.Pair) {
+	t.Helper()
+	base, err := random.Layer(64<<10, types.OCILayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeds := []seed{
+		pushImage(t, src+"/atlanhq/app-a:1.0", base),
+		pushImage(t, src+"/atlanhq/app-a:2.0", base),
+		pushImage(t, src+"/atlanhq/app-b:1.0", base),
+	}
+	pairs := []mirror.Pair{
+		{Source: src + "/atlanhq/app-a:1.0", Destination: dst + "/mirror/app-a:1.0"},
+		{Source: src + "/atlanhq/app-a:2.0", Destination: dst + "/mirror/app-a:2.0"},
+		{Source: src + "/atlanhq/app-b:1.0", Destination: dst + "/mirror/app-b:1.0"},
+	}
+	return seeds, pairs
 }

@@ -95,6 +95,8 @@ func loadConfigFile(path string) (*configfile.ConfigFile, error) {
 // credential helpers it names.
 type configKeychain struct{ cf *configfile.ConfigFile }
 
+var _ authn.Keychain = configKeychain{}
+
 func (k configKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
 	for _, key := range []string{target.String(), target.RegistryStr()} {
 		if key == name.DefaultRegistry {

@@ -20,6 +20,7 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/testsdr"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
 )
 
 func TestMain(m *testing.M) { os.Exit(testsdr.Main(m)) }
@@ -74,14 +75,16 @@ func TestFindPlainHelm(t *testing.T) {
 			if !reflect.DeepEqual(s.ObjectStore, wantC) {
 				t.Errorf("ObjectStore = %+v, want %+v", s.ObjectStore, wantC)
 			}
-			vals, err := s.ObjectStore.Resolve(ctx, inst.Secrets)
+			for k, want := range map[string]string{"access-key": "AKIATESTKEY", "secret-key": "test-secret-value"} {
+				if v, err := inst.Secrets.GetSecret(ctx, testsdr.ObjectSecret, k); err != nil || string(v) != want {
+					t.Errorf("GetSecret(%q, %q) = %q, %v; want %q", testsdr.ObjectSecret, k, v, err, want)
+				}
+			}
+			obj, err := store.OpenComponent(ctx, s.ObjectStore.Store(), s.ImageMapPath, inst.Secrets)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("OpenComponent() = %v", err)
 			}
-			wantV := map[string]string{"bucket": "acme-sdr-bucket", "region": "eu-west-1", "accessKey": "AKIATESTKEY", "secretKey": "test-secret-value"}
-			if !reflect.DeepEqual(vals, wantV) {
-				t.Errorf("Resolve() = %v, want %v", vals, wantV)
-			}
+			obj.Close()
 			// helm get values --all: chart defaults merged under user values.
 			if v, _ := inst.Values["daprImage"].(string); v != "daprio/daprd:1.14.4" {
 				t.Errorf("Values[daprImage] = %q, want the chart default %q", v, "daprio/daprd:1.14.4")
@@ -353,8 +356,10 @@ func TestRestrictedServiceAccount(t *testing.T) {
 	if got := strings.Join(inst.Notes, "; "); !strings.Contains(got, "may not list helmreleases") {
 		t.Errorf("Notes = %q, want a note that HelmReleases could not be listed", got)
 	}
-	if _, err := inst.Settings.ObjectStore.Resolve(ctx, inst.Secrets); err != nil {
-		t.Errorf("Resolve() = %v", err)
+	if obj, err := store.OpenComponent(ctx, inst.Settings.ObjectStore.Store(), inst.Settings.ImageMapPath, inst.Secrets); err != nil {
+		t.Errorf("OpenComponent() = %v", err)
+	} else {
+		obj.Close()
 	}
 	apps, err := inst.Apps(ctx, kube, false, nil)
 	if err != nil || len(apps) != 3 {
@@ -374,10 +379,10 @@ func TestRestrictedServiceAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = inst.Settings.ObjectStore.Resolve(ctx, inst.Secrets)
-	want = `objectstore metadata "accessKey": reading secret "sdr-objectstore" in namespace "atlan": forbidden: the credentials lack permission "get" on "secrets" in namespace "atlan"; grant it with a Role and RoleBinding (or ClusterRole for all namespaces)`
+	_, err = store.OpenComponent(ctx, inst.Settings.ObjectStore.Store(), inst.Settings.ImageMapPath, inst.Secrets)
+	want = `objectstore component "objectstore": metadata "accessKey": reading secret "sdr-objectstore" in namespace "atlan": forbidden: the credentials lack permission "get" on "secrets" in namespace "atlan"; grant it with a Role and RoleBinding (or ClusterRole for all namespaces)`
 	if !errors.Is(err, sdr.ErrForbidden) || err.Error() != want {
-		t.Errorf("Resolve() error =\n%v\nwant\n%s", err, want)
+		t.Errorf("OpenComponent() error =\n%v\nwant\n%s", err, want)
 	}
 	if strings.Contains(err.Error(), "AKIATESTKEY") {
 		t.Error("the error shows the secret value")

@@ -81,12 +81,25 @@ func WithChartPattern(pattern string) Option {
 		}
 		re, err := regexp.Compile(pattern)
 		if err != nil {
-			return fmt.Errorf("SDR chart pattern %q: %w; fix --sdr-chart", pattern, err)
+			return &ChartPatternError{Pattern: pattern, Err: err}
 		}
 		o.chartPattern = re
 		return nil
 	}
 }
+
+// ChartPatternError is an SDR chart pattern that is not a regular
+// expression.
+type ChartPatternError struct {
+	Pattern string
+	Err     error
+}
+
+func (e *ChartPatternError) Error() string {
+	return fmt.Sprintf("SDR chart pattern %q: %v", e.Pattern, e.Err)
+}
+
+func (e *ChartPatternError) Unwrap() error { return e.Err }
 
 // WithDynamicClient lets Find look for a Flux HelmRelease (default: none
 // is looked for).

@@ -1,7 +1,6 @@
 package sdr
 
 import (
-	"context"
 	"encoding/base64"
 	"fmt"
 	"sort"
@@ -39,37 +38,6 @@ type SecretKeyRef = store.SecretKeyRef
 // Store is the component as the store opens it.
 func (c *Component) Store() *store.Component {
 	return &store.Component{Name: c.Name, Type: c.Type, Metadata: c.Metadata}
-}
-
-// Get returns the literal value of metadata item name.
-func (c *Component) Get(name string) (string, bool) {
-	for _, m := range c.Metadata {
-		if m.Name == name && m.SecretKeyRef == nil {
-			return m.Value, true
-		}
-	}
-	return "", false
-}
-
-// Resolve returns every metadata item's value, reading secretKeyRef items
-// through secrets. The result holds credentials: never print or log it.
-func (c *Component) Resolve(ctx context.Context, secrets SecretGetter) (map[string]string, error) {
-	out := make(map[string]string, len(c.Metadata))
-	for _, m := range c.Metadata {
-		if m.SecretKeyRef == nil {
-			out[m.Name] = m.Value
-			continue
-		}
-		if secrets == nil {
-			return nil, fmt.Errorf("objectstore metadata %q refers to secret %q: no secret source (a cluster) is available; pass --bucket instead", m.Name, m.SecretKeyRef.Name)
-		}
-		v, err := secrets.GetSecret(ctx, m.SecretKeyRef.Name, m.SecretKeyRef.Key)
-		if err != nil {
-			return nil, fmt.Errorf("objectstore metadata %q: %w", m.Name, err)
-		}
-		out[m.Name] = string(v)
-	}
-	return out, nil
 }
 
 // componentFrom reads a component from a decoded YAML value: either a full

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
 )
 
 func TestFluxReleaseName(t *testing.T) {
@@ -161,14 +162,18 @@ func (s secrets) GetSecret(_ context.Context, name, key string) ([]byte, error) 
 	return []byte(v), nil
 }
 
-func TestResolve(t *testing.T) {
-	got, err := wantGCS.Resolve(context.Background(), secrets{"gcs-key/gcs-key": "KEY"})
-	if want := map[string]string{"bucket": "sdr-bucket", "private_key": "KEY"}; err != nil || !reflect.DeepEqual(got, want) {
-		t.Errorf("Resolve() = %v, %v; want %v", got, err, want)
+// TestComponentOpensThroughStore: a component found in the SDR opens its
+// bucket through the store, which reads its secretKeyRef items.
+func TestComponentOpensThroughStore(t *testing.T) {
+	ctx := context.Background()
+	obj, err := store.OpenComponent(ctx, wantGCS.Store(), "sdr/image-map.yaml", secrets{"gcs-key/gcs-key": "KEY"})
+	if err != nil {
+		t.Fatalf("OpenComponent() = %v", err)
 	}
-	_, err = wantGCS.Resolve(context.Background(), nil)
-	if want := `objectstore metadata "private_key" refers to secret "gcs-key": no secret source (a cluster) is available; pass --bucket instead`; err == nil || err.Error() != want {
-		t.Errorf("Resolve(no secrets) = %v, want %q", err, want)
+	obj.Close()
+	_, err = store.OpenComponent(ctx, wantGCS.Store(), "sdr/image-map.yaml", nil)
+	if want := `objectstore component "objectstore": metadata "private_key" comes from secret "gcs-key" key "gcs-key", and no cluster is available to read it; run against the cluster, or give the bucket with --bucket`; err == nil || err.Error() != want {
+		t.Errorf("OpenComponent(no secrets) = %v, want %q", err, want)
 	}
 }
 

@@ -3,46 +3,18 @@ package store
 import (
 	"bytes"
 	"context"
-	"crypto/md5" //nolint:gosec // S3 ETags are MD5 sums; used to detect torn reads
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"cloud.google.com/go/storage"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
-	azblobblob "github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
-	"github.com/googleapis/gax-go/v2"
 	"gocloud.dev/blob"
-	_ "gocloud.dev/blob/azureblob" // azblob:// buckets
-	_ "gocloud.dev/blob/gcsblob"   // gs:// buckets
-	_ "gocloud.dev/blob/memblob"   // mem:// buckets
-	_ "gocloud.dev/blob/s3blob"    // s3:// buckets
+	_ "gocloud.dev/blob/memblob" // mem:// buckets
 	"gocloud.dev/gcerrors"
-	"google.golang.org/api/googleapi"
-)
-
-// provider says how a bucket expresses a conditional write.
-type provider string
-
-const (
-	providerS3    provider = "s3"
-	providerGCS   provider = "gs"
-	providerAzure provider = "azblob"
-	providerMem   provider = "mem"
 )
 
 func openURL(ctx context.Context, u *url.URL, raw, key string, o *openOptions) (Object, error) {
@@ -54,35 +26,23 @@ func openURL(ctx context.Context, u *url.URL, raw, key string, o *openOptions) (
 	}
 	var b *blob.Bucket
 	var err error
-	switch u.Scheme {
-	case "s3", "gs", "azblob":
+	p := providerForScheme(u.Scheme)
+	if p != nil {
 		// Through this package's openers: the clients are its own (CAs,
 		// bounded retries), and gocloud's gs:// opener prints a warning
 		// on standard output when there are no default credentials,
 		// which would corrupt -o json.
-		b, err = openCloudURL(ctx, u, o)
-	default:
+		b, err = p.openURL(ctx, u, o)
+	} else {
 		b, err = blob.OpenBucket(ctx, raw)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening bucket %q: %w", redact(raw), err)
 	}
-	if u.Scheme == "gs" {
-		boundGCSRetries(b)
-	}
-	return newBucketObject(b, provider(u.Scheme), redact(raw), key, nil, o), nil
+	return newBucketObject(b, p, redact(raw), key, nil, o), nil
 }
 
-// boundGCSRetries limits the GCS client's retries of a failing request
-// (by default it retries until the context ends).
-func boundGCSRetries(b *blob.Bucket) {
-	var c *storage.Client
-	if b.As(&c) {
-		c.SetRetry(storage.WithMaxAttempts(4), storage.WithBackoff(gax.Backoff{Initial: 200 * time.Millisecond, Max: 2 * time.Second, Multiplier: 2}))
-	}
-}
-
-func newBucketObject(b *blob.Bucket, p provider, name, key string, secrets []string, o *openOptions) *bucketObject {
+func newBucketObject(b *blob.Bucket, p *provider, name, key string, secrets []string, o *openOptions) *bucketObject {
 	return &bucketObject{
 		shared: &sharedBucket{bucket: b, provider: p, name: name, secrets: secrets, customCA: o.caPEM != nil},
 		key:    key,
@@ -92,8 +52,10 @@ func newBucketObject(b *blob.Bucket, p provider, name, key string, secrets []str
 
 // sharedBucket is what an object and its siblings have in common.
 type sharedBucket struct {
-	bucket   *blob.Bucket
-	provider provider
+	bucket *blob.Bucket
+	// provider is nil for mem://, which has no versions or preconditions
+	// of its own.
+	provider *provider
 	name     string
 	// secrets are credential values that must never appear in an error.
 	secrets []string
@@ -134,7 +96,7 @@ func (o *bucketObject) read(ctx context.Context) ([]byte, Version, error) {
 	for attempt := 0; ; attempt++ {
 		data, v, err := o.readOnce(ctx)
 		torn := err != nil && strings.Contains(err.Error(), "checksum did not match")
-		if err == nil && o.shared.provider == providerS3 && !etagMatches(v.token, data) {
+		if err == nil && o.shared.provider != nil && o.shared.provider.checkRead != nil && !o.shared.provider.checkRead(v.token, data) {
 			same := prev != nil && prevV == v && bytes.Equal(prev, data)
 			torn = !same
 			prev, prevV = data, v
@@ -151,17 +113,6 @@ func (o *bucketObject) read(ctx context.Context) ([]byte, Version, error) {
 	}
 }
 
-// etagMatches reports whether an S3 ETag is the MD5 of data, as it is for
-// a single-part upload without KMS encryption; other ETags count as a match.
-func etagMatches(etag string, data []byte) bool {
-	tag := strings.Trim(etag, `"`)
-	if len(tag) != 32 {
-		return true
-	}
-	sum := md5.Sum(data) //nolint:gosec // S3 ETags are MD5; used to detect a torn read, not for security
-	return strings.EqualFold(tag, hex.EncodeToString(sum[:]))
-}
-
 func (o *bucketObject) readOnce(ctx context.Context) ([]byte, Version, error) {
 	r, err := o.shared.bucket.NewReader(ctx, o.key, nil)
 	if err != nil {
@@ -174,28 +125,13 @@ func (o *bucketObject) readOnce(ctx context.Context) ([]byte, Version, error) {
 	}
 	// The version comes from the same response as the content, so it
 	// names exactly the bytes read.
-	var token string
-	switch o.shared.provider {
-	case providerS3:
-		var out s3.GetObjectOutput
-		if r.As(&out) {
-			token = aws.ToString(out.ETag)
-		}
-	case providerGCS:
-		var sr *storage.Reader
-		if r.As(&sr) && sr.Attrs.Generation != 0 {
-			token = strconv.FormatInt(sr.Attrs.Generation, 10)
-		}
-	case providerAzure:
-		var resp azblobblob.DownloadStreamResponse
-		if r.As(&resp) && resp.ETag != nil {
-			token = string(*resp.ETag)
-		}
-	default:
+	p := o.shared.provider
+	if p == nil {
 		return data, hashVersion(data), nil
 	}
+	token := p.version(r)
 	if token == "" {
-		return nil, Version{}, fmt.Errorf("the %s server returned no version (ETag or generation) for the object; conditional writes need one", o.shared.provider)
+		return nil, Version{}, fmt.Errorf("the %s server returned no version (ETag or generation) for the object; conditional writes need one", p.scheme)
 	}
 	return data, Version{token: token}, nil
 }
@@ -229,9 +165,9 @@ func (o *bucketObject) hint(err error) string {
 func (o *bucketObject) write(ctx context.Context, data []byte, ifVersion Version) error {
 	opts := &blob.WriterOptions{ContentType: contentType(o.key)}
 	if !ifVersion.any {
-		switch o.shared.provider {
-		case providerS3, providerGCS, providerAzure:
-			opts.BeforeWrite = func(as func(any) bool) error { return precondition(o.shared.provider, as, ifVersion) }
+		switch p := o.shared.provider; {
+		case p != nil:
+			opts.BeforeWrite = func(as func(any) bool) error { return p.precondition(as, ifVersion) }
 		default:
 			o.shared.mu.Lock()
 			defer o.shared.mu.Unlock()
@@ -250,71 +186,17 @@ func (o *bucketObject) write(ctx context.Context, data []byte, ifVersion Version
 	return o.shared.bucket.Upload(ctx, o.key, bytes.NewReader(data), opts)
 }
 
-// precondition makes the provider's upload request conditional on v.
-func precondition(p provider, as func(any) bool, v Version) error {
-	switch p {
-	case providerS3:
-		var in *transfermanager.UploadObjectInput
-		if !as(&in) {
-			return errors.New("s3: cannot reach the upload request to make it conditional")
-		}
-		if v.Absent() {
-			in.IfNoneMatch = aws.String("*")
-		} else {
-			in.IfMatch = aws.String(v.token)
-		}
-	case providerGCS:
-		// The driver hands out a pointer to its handle so that the handle
-		// returned by If replaces it before the writer is created.
-		var ohp **storage.ObjectHandle
-		if !as(&ohp) {
-			return errors.New("gcs: cannot reach the object handle to make the upload conditional")
-		}
-		if v.Absent() {
-			*ohp = (*ohp).If(storage.Conditions{DoesNotExist: true})
-		} else {
-			gen, err := strconv.ParseInt(v.token, 10, 64)
-			if err != nil {
-				return fmt.Errorf("gcs: version %q is not a generation", v.token)
-			}
-			*ohp = (*ohp).If(storage.Conditions{GenerationMatch: gen})
-		}
-	case providerAzure:
-		var uo *azblob.UploadStreamOptions
-		if !as(&uo) {
-			return errors.New("azure: cannot reach the upload options to make them conditional")
-		}
-		ac := &azblobblob.ModifiedAccessConditions{}
-		if v.Absent() {
-			ac.IfNoneMatch = to.Ptr(azcore.ETagAny)
-		} else {
-			ac.IfMatch = to.Ptr(azcore.ETag(v.token))
-		}
-		if uo.AccessConditions == nil {
-			uo.AccessConditions = &azblobblob.AccessConditions{}
-		}
-		uo.AccessConditions.ModifiedAccessConditions = ac
-	}
-	return nil
-}
-
 // isConflict recognises a failed precondition in each provider's terms.
 func isConflict(err error) bool {
 	if gcerrors.Code(err) == gcerrors.FailedPrecondition {
 		return true
 	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "PreconditionFailed", "ConditionalRequestConflict":
+	for _, p := range providers {
+		if p.isConflict(err) {
 			return true
 		}
 	}
-	var ge *googleapi.Error
-	if errors.As(err, &ge) && ge.Code == 412 {
-		return true
-	}
-	return bloberror.HasCode(err, bloberror.ConditionNotMet, bloberror.BlobAlreadyExists)
+	return false
 }
 
 func (o *bucketObject) objectKey() string { return o.key }

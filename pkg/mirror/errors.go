@@ -1,0 +1,65 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/capool"
+)
+
+// side names the registry an error came from, so the operator knows whose
+// credentials or availability to check.
+type side struct {
+	role string // "source" or "destination"
+	host string
+}
+
+func (s side) wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var te *transport.Error
+	if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
+		verb := "authentication failed"
+		if te.StatusCode == http.StatusForbidden {
+			verb = "access denied"
+		}
+		return fmt.Errorf("%s registry %q: %s (%s): log in with 'docker login %s', or pass --registry-auth-file: %w",
+			s.role, s.host, verb, what, s.host, ErrAuth)
+	}
+	return fmt.Errorf("%s on %s registry %q: %w%s", what, s.role, s.host, err, capool.Hint(err, RegistryCARemedy))
+}
+
+// RegistryCARemedy is what trusts a registry's private CA.
+const RegistryCARemedy = "--registry-ca-file (or the host with --insecure-registry)"
+
+// ErrAuth marks errors where a registry refused the credentials (or their
+// absence).
+var ErrAuth = errors.New("registry refused the credentials")
+
+// ErrDrift marks a destination tag that holds a different image than the
+// source, left alone without WithOverwrite.
+var ErrDrift = errors.New("destination holds a different image")
+
+// MirrorConflictError is a source registry given two different mirrors;
+// one must be chosen.
+type MirrorConflictError struct {
+	Registry      string
+	First, Second string
+}
+
+func (e *MirrorConflictError) Error() string {
+	return fmt.Sprintf("registry %q has two mirrors, %q and %q", e.Registry, e.First, e.Second)
+}
+
+func isNotFound(err error) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
+}
