@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -141,6 +142,9 @@ func pushImage(t *testing.T, ref string) {
 	}
 }
 
+// columnGap separates the columns of a table.
+var columnGap = regexp.MustCompile(` {2,}`)
+
 // stable replaces the registries' random ports, and, in a table, the
 // padding that depends on their length.
 func stable(s string, table bool, hosts ...string) string {
@@ -152,7 +156,7 @@ func stable(s string, table bool, hosts ...string) string {
 	}
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
-		lines[i] = strings.Join(strings.Fields(l), "  ")
+		lines[i] = columnGap.ReplaceAllString(l, "  ")
 	}
 	return strings.Join(lines, "\n")
 }
