@@ -114,13 +114,13 @@ and kubeconfig come from Helm), or as kubectl-sdr_mirror directly.`,
 	root.AddCommand(
 		synccmd.NewSyncCommand(f),
 		synccmd.NewDiffCommand(f, func(code int) error { return &ExitCodeError{Code: code} }),
-		resolve.NewCommand(f),
-		mapcmd.NewCommand(f),
-		version.NewCommand(f),
+		resolve.NewCmdResolve(f, nil),
+		mapcmd.NewCmdMap(f),
+		version.NewCmdVersion(f, nil),
 		images.NewCommand(f),
-		verifycmd.NewCommand(f),
-		copycmd.NewCommand(f),
-		cronjob.NewCommand(f),
+		verifycmd.NewCmdVerify(f, nil),
+		copycmd.NewCmdCopy(f, nil),
+		cronjob.NewCmdCronJob(f, nil),
 	)
 	f.RegisterCompletions(root, map[string][]string{"from": synccmd.FromValues()})
 	return root

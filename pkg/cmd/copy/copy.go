@@ -28,8 +28,10 @@ type Options struct {
 	opts []mirror.Option
 }
 
-// NewCommand returns the copy command.
-func NewCommand(f *factory.Factory) *cobra.Command {
+// NewCmdCopy returns the copy command. runF, when not nil, is called with
+// the completed and validated options instead of Run, so tests can see what
+// the flags became.
+func NewCmdCopy(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	o := &Options{f: f}
 	cmd := &cobra.Command{
 		Use:   "copy SOURCE DESTINATION [SOURCE DESTINATION...]",
@@ -73,6 +75,9 @@ the GCR/GAR, ECR and ACR credential sources, and --registry-auth-file.`,
 			}
 			if err := o.Validate(); err != nil {
 				return err
+			}
+			if runF != nil {
+				return runF(o)
 			}
 			return o.Run(cmd.Context())
 		},

@@ -58,8 +58,10 @@ type Options struct {
 	spec Spec
 }
 
-// NewCommand returns the cronjob command.
-func NewCommand(f *factory.Factory) *cobra.Command {
+// NewCmdCronJob returns the cronjob command. runF, when not nil, is called
+// with the completed and validated options instead of Run, so tests can see
+// what the flags became.
+func NewCmdCronJob(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	o := &Options{f: f}
 	cmd := &cobra.Command{
 		Use:   "cronjob [-- SYNC-FLAGS...]",
@@ -97,6 +99,9 @@ Flags after -- are passed to sync.`,
 			}
 			if err := o.Validate(); err != nil {
 				return err
+			}
+			if runF != nil {
+				return runF(o)
 			}
 			return o.Run(cmd.Context())
 		},

@@ -1,12 +1,14 @@
 package factory
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -36,8 +38,19 @@ type Factory struct {
 	KubeClients func() (kubernetes.Interface, dynamic.Interface, error)
 	// Secrets resolves secretKeyRef items of an objectstore component
 	// (Kubernetes Secrets in the SDR's namespace); nil when no cluster is
-	// available, and then such a component cannot be opened.
+	// available, and then such a component cannot be opened. Commands set
+	// it with UseSecrets.
 	Secrets store.SecretGetter
+}
+
+// UseSecrets adopts s, the secrets of the installed SDR, for opening
+// objectstore components. The first secrets adopted stay: one run reads one
+// SDR, and secrets a test or caller set beforehand win. A nil s changes
+// nothing.
+func (f *Factory) UseSecrets(s store.SecretGetter) {
+	if f.Secrets == nil && s != nil {
+		f.Secrets = s
+	}
 }
 
 // Global holds the root command's own flags.
@@ -70,6 +83,24 @@ func New(streams genericiooptions.IOStreams, lookupEnv func(string) (string, boo
 	}
 	f.KubeClients = f.kubeClients
 	return f
+}
+
+// errNoCluster is what a test factory's KubeClients returns until the test
+// gives it clients.
+var errNoCluster = errors.New("no cluster in this test: set the factory's KubeClients")
+
+// NewTest returns a factory for tests of commands: empty standard input,
+// standard output and error in the returned buffers (not terminals, so no
+// colour and no progress bars), only the variables of env in the
+// environment, and no cluster until the test sets KubeClients.
+func NewTest(env map[string]string) (f *Factory, out, errOut *bytes.Buffer) {
+	out, errOut = &bytes.Buffer{}, &bytes.Buffer{}
+	f = New(genericiooptions.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut}, func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	})
+	f.KubeClients = func() (kubernetes.Interface, dynamic.Interface, error) { return nil, nil, errNoCluster }
+	return f, out, errOut
 }
 
 // Styles is the palette for standard output.

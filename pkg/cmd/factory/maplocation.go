@@ -94,9 +94,7 @@ func (l *MapLocation) Open(ctx context.Context, f *Factory) (store.Object, error
 			return nil, fmt.Errorf("no image map given, and the SDR's could not be read from the cluster: %w; "+
 				"pass -n with the SDR's namespace, or --map FILE, or --bucket URL (or --objectstore-component FILE) with --image-map-path KEY", err)
 		}
-		if f.Secrets == nil && inst.Secrets != nil {
-			f.Secrets = inst.Secrets
-		}
+		f.UseSecrets(inst.Secrets)
 		s = inst.Settings
 	}
 	obj, err := l.Map.OpenSettings(ctx, f, s)

@@ -16,8 +16,9 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
 )
 
-// NewCommand returns the map command with its verbs.
-func NewCommand(f *factory.Factory) *cobra.Command {
+// NewCmdMap returns the map command with its verbs, which share the flags
+// locating the map.
+func NewCmdMap(f *factory.Factory) *cobra.Command {
 	loc := &factory.MapLocation{}
 	cmd := &cobra.Command{
 		Use:   "map",
@@ -47,7 +48,7 @@ an edit that would leave problems in it, writes nothing.`,
 		Args: cobra.NoArgs,
 	}
 	loc.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(newGet(f, loc), newValidate(f, loc), newSet(f, loc), newRemove(f, loc))
+	cmd.AddCommand(NewCmdGet(f, loc, nil), NewCmdValidate(f, loc, nil), NewCmdSet(f, loc, nil), NewCmdRemove(f, loc, nil))
 	return cmd
 }
 
@@ -67,13 +68,18 @@ type ListingEntry struct {
 
 // GetOptions are the inputs of map get.
 type GetOptions struct {
-	f   *factory.Factory
-	loc *factory.MapLocation
-	Raw bool
+	f        *factory.Factory
+	Location *factory.MapLocation
+	Raw      bool
+
+	obj store.Object
 }
 
-func newGet(f *factory.Factory, loc *factory.MapLocation) *cobra.Command {
-	o := &GetOptions{f: f, loc: loc}
+// NewCmdGet returns map get, reading the map at loc. runF, when not nil, is
+// called with the completed options instead of Run; it then owns the opened
+// map.
+func NewCmdGet(f *factory.Factory, loc *factory.MapLocation, runF func(*GetOptions) error) *cobra.Command {
+	o := &GetOptions{f: f, Location: loc}
 	cmd := &cobra.Command{
 		Use:   "get",
 		Short: "Print the entries of the image map",
@@ -84,18 +90,38 @@ func newGet(f *factory.Factory, loc *factory.MapLocation) *cobra.Command {
   # The stored file itself, comments included
   NAME map get --bucket file:///srv/sdr --image-map-path sdr/image-map.yaml --raw`, "NAME", f.Name),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.Run(cmd.Context()) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(cmd.Context()); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				o.obj.Close()
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return o.Run(cmd.Context())
+		},
 	}
 	cmd.Flags().BoolVar(&o.Raw, "raw", false, "print the stored map as it is, comments included")
 	return cmd
 }
 
+// Complete opens the map the location flags name.
+func (o *GetOptions) Complete(ctx context.Context) error {
+	var err error
+	o.obj, err = o.Location.Open(ctx, o.f)
+	return err
+}
+
+// Validate has nothing left to check: the location flags are checked as
+// the map is opened.
+func (o *GetOptions) Validate() error { return nil }
+
 // Run prints the map.
 func (o *GetOptions) Run(ctx context.Context) error {
-	obj, err := o.loc.Open(ctx, o.f)
-	if err != nil {
-		return err
-	}
+	obj := o.obj
 	defer obj.Close()
 	if o.Raw {
 		data, _, err := obj.Read(ctx)
@@ -131,8 +157,10 @@ func (o *GetOptions) Run(ctx context.Context) error {
 
 // ValidateOptions are the inputs of map validate.
 type ValidateOptions struct {
-	f   *factory.Factory
-	loc *factory.MapLocation
+	f        *factory.Factory
+	Location *factory.MapLocation
+
+	obj store.Object
 }
 
 // Report is the JSON/YAML form of map validate.
@@ -143,8 +171,11 @@ type Report struct {
 	Problems []imagemap.Problem `json:"problems"`
 }
 
-func newValidate(f *factory.Factory, loc *factory.MapLocation) *cobra.Command {
-	o := &ValidateOptions{f: f, loc: loc}
+// NewCmdValidate returns map validate, checking the map at loc. runF, when
+// not nil, is called with the completed options instead of Run; it then
+// owns the opened map.
+func NewCmdValidate(f *factory.Factory, loc *factory.MapLocation, runF func(*ValidateOptions) error) *cobra.Command {
+	o := &ValidateOptions{f: f, Location: loc}
 	return &cobra.Command{
 		Use:   "validate",
 		Short: "Check the image map for problems the SDR would trip over",
@@ -154,16 +185,36 @@ tag or digest (the SDR appends the source tag to it), and release: fields the SD
 not know. Each problem is printed with its line; the exit code is 1 when there is any.`,
 		Example: strings.ReplaceAll(`  NAME map validate --map image-map.yaml`, "NAME", f.Name),
 		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return o.Run(cmd.Context()) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(cmd.Context()); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				o.obj.Close()
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return o.Run(cmd.Context())
+		},
 	}
 }
 
+// Complete opens the map the location flags name.
+func (o *ValidateOptions) Complete(ctx context.Context) error {
+	var err error
+	o.obj, err = o.Location.Open(ctx, o.f)
+	return err
+}
+
+// Validate has nothing left to check: the location flags are checked as
+// the map is opened.
+func (o *ValidateOptions) Validate() error { return nil }
+
 // Run validates and reports.
 func (o *ValidateOptions) Run(ctx context.Context) error {
-	obj, err := o.loc.Open(ctx, o.f)
-	if err != nil {
-		return err
-	}
+	obj := o.obj
 	defer obj.Close()
 	m, err := store.LoadMap(ctx, obj)
 	if err != nil {
@@ -198,13 +249,18 @@ func (o *ValidateOptions) Run(ctx context.Context) error {
 // SetOptions are the inputs of map set.
 type SetOptions struct {
 	f                   *factory.Factory
-	loc                 *factory.MapLocation
+	Location            *factory.MapLocation
 	Source, Destination string
 	DryRun              bool
+
+	obj store.Object
 }
 
-func newSet(f *factory.Factory, loc *factory.MapLocation) *cobra.Command {
-	o := &SetOptions{f: f, loc: loc}
+// NewCmdSet returns map set, editing the map at loc. runF, when not nil, is
+// called with the completed options instead of Run; it then owns the
+// opened map.
+func NewCmdSet(f *factory.Factory, loc *factory.MapLocation, runF func(*SetOptions) error) *cobra.Command {
+	o := &SetOptions{f: f, Location: loc}
 	cmd := &cobra.Command{
 		Use:   "set SOURCE DESTINATION",
 		Short: "Map a source image or repository to its mirror",
@@ -224,6 +280,16 @@ does not exist.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Source, o.Destination = args[0], args[1]
+			if err := o.Complete(cmd.Context()); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				o.obj.Close()
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
 			return o.Run(cmd.Context())
 		},
 	}
@@ -231,12 +297,21 @@ does not exist.`,
 	return cmd
 }
 
+// Complete opens the map the location flags name.
+func (o *SetOptions) Complete(ctx context.Context) error {
+	var err error
+	o.obj, err = o.Location.Open(ctx, o.f)
+	return err
+}
+
+// Validate has nothing left to check: the location flags are checked as
+// the map is opened; the entry is checked against the map
+// it goes into, in Run.
+func (o *SetOptions) Validate() error { return nil }
+
 // Run edits the map.
 func (o *SetOptions) Run(ctx context.Context) error {
-	obj, err := o.loc.Open(ctx, o.f)
-	if err != nil {
-		return err
-	}
+	obj := o.obj
 	defer obj.Close()
 	var change imagemap.Change
 	res, err := store.Update(ctx, obj, func(m *imagemap.ImageMap) error {
@@ -293,14 +368,19 @@ func changeStyle(s *ui.Styles, c imagemap.Change) lipgloss.Style {
 
 // RemoveOptions are the inputs of map rm.
 type RemoveOptions struct {
-	f      *factory.Factory
-	loc    *factory.MapLocation
-	Source string
-	DryRun bool
+	f        *factory.Factory
+	Location *factory.MapLocation
+	Source   string
+	DryRun   bool
+
+	obj store.Object
 }
 
-func newRemove(f *factory.Factory, loc *factory.MapLocation) *cobra.Command {
-	o := &RemoveOptions{f: f, loc: loc}
+// NewCmdRemove returns map rm, editing the map at loc. runF, when not nil,
+// is called with the completed options instead of Run; it then owns the
+// opened map.
+func NewCmdRemove(f *factory.Factory, loc *factory.MapLocation, runF func(*RemoveOptions) error) *cobra.Command {
+	o := &RemoveOptions{f: f, Location: loc}
 	cmd := &cobra.Command{
 		Use:     "rm SOURCE",
 		Aliases: []string{"remove"},
@@ -312,6 +392,16 @@ func newRemove(f *factory.Factory, loc *factory.MapLocation) *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Source = args[0]
+			if err := o.Complete(cmd.Context()); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				o.obj.Close()
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
 			return o.Run(cmd.Context())
 		},
 	}
@@ -319,12 +409,20 @@ func newRemove(f *factory.Factory, loc *factory.MapLocation) *cobra.Command {
 	return cmd
 }
 
+// Complete opens the map the location flags name.
+func (o *RemoveOptions) Complete(ctx context.Context) error {
+	var err error
+	o.obj, err = o.Location.Open(ctx, o.f)
+	return err
+}
+
+// Validate has nothing left to check: the location flags are checked as
+// the map is opened.
+func (o *RemoveOptions) Validate() error { return nil }
+
 // Run edits the map.
 func (o *RemoveOptions) Run(ctx context.Context) error {
-	obj, err := o.loc.Open(ctx, o.f)
-	if err != nil {
-		return err
-	}
+	obj := o.obj
 	defer obj.Close()
 	if _, _, err := obj.Read(ctx); errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("map rm: image map %q does not exist", obj.URL())

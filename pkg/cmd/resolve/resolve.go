@@ -26,8 +26,10 @@ type Options struct {
 	resolver imagemap.Resolver
 }
 
-// NewCommand returns the resolve command.
-func NewCommand(f *factory.Factory) *cobra.Command {
+// NewCmdResolve returns the resolve command. runF, when not nil, is called
+// with the completed and validated options instead of Run, so tests can see
+// what the flags became.
+func NewCmdResolve(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	o := &Options{f: f}
 	cmd := &cobra.Command{
 		Use:   "resolve IMAGE...",
@@ -61,6 +63,9 @@ A warning tells when a key would match only after such normalisation.`,
 			}
 			if err := o.Validate(); err != nil {
 				return err
+			}
+			if runF != nil {
+				return runF(o)
 			}
 			return o.Run(cmd.Context())
 		},

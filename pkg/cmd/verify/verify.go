@@ -26,6 +26,11 @@ type Options struct {
 	Verify   factory.VerifyFlags
 	Registry registryflags.Flags
 	Images   []string
+
+	// Set by Complete and Validate.
+	client *mirror.Copier
+	refs   []name.Reference
+	ropts  []remote.Option
 }
 
 // Row is one image's verdict.
@@ -40,8 +45,10 @@ type Row struct {
 	Detail   string `json:"detail,omitempty"`
 }
 
-// NewCommand returns the verify command.
-func NewCommand(f *factory.Factory) *cobra.Command {
+// NewCmdVerify returns the verify command. runF, when not nil, is called
+// with the completed and validated options instead of Run, so tests can see
+// what the flags became.
+func NewCmdVerify(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	o := &Options{f: f}
 	cmd := &cobra.Command{
 		Use:   "verify IMAGE...",
@@ -72,6 +79,15 @@ issuer, bad signature, untrusted root — and the exit code is 1.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Images = args
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
 			return o.Run(cmd.Context())
 		},
 	}
@@ -81,27 +97,35 @@ issuer, bad signature, untrusted root — and the exit code is 1.`,
 	return cmd
 }
 
-// Run verifies every image and prints a verdict for each.
-func (o *Options) Run(ctx context.Context) error {
+// Complete builds the registry client from the flags.
+func (o *Options) Complete() error {
 	mopts, err := o.Registry.Options()
 	if err != nil {
 		return err
 	}
 	// Registries are read the way sync reads its sources: the same
 	// credentials, CAs, plain-HTTP hosts and mirrors.
-	c, err := mirror.New(mopts...)
-	if err != nil {
-		return err
-	}
-	refs := make([]name.Reference, len(o.Images))
-	var ropts []remote.Option
+	o.client, err = mirror.New(mopts...)
+	return err
+}
+
+// Validate checks every image argument before any registry is asked. The
+// signature policy flags are checked as the verifier is built, in Run.
+func (o *Options) Validate() error {
+	o.refs = make([]name.Reference, len(o.Images))
 	for i, img := range o.Images {
-		r, opts, err := c.SourceRemote(img)
+		r, opts, err := o.client.SourceRemote(img)
 		if err != nil {
 			return fmt.Errorf("image argument: %w", err)
 		}
-		refs[i], ropts = r, opts
+		o.refs[i], o.ropts = r, opts
 	}
+	return nil
+}
+
+// Run verifies every image and prints a verdict for each.
+func (o *Options) Run(ctx context.Context) error {
+	refs, ropts := o.refs, o.ropts
 	v, err := verify.New(ctx, append(o.Verify.Options(), verify.WithRemoteOptions(ropts...))...)
 	if err != nil {
 		return err

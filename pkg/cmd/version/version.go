@@ -1,6 +1,7 @@
 package version
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"runtime"
@@ -48,21 +49,52 @@ func Get() Info {
 	return info
 }
 
-// NewCommand returns the version command.
-func NewCommand(f *factory.Factory) *cobra.Command {
+// Options are the version command's inputs.
+type Options struct {
+	f *factory.Factory
+	// Info is what Run prints; Complete reads it from this binary.
+	Info Info
+}
+
+// NewCmdVersion returns the version command. runF, when not nil, is called
+// with the completed options instead of Run.
+func NewCmdVersion(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	o := &Options{f: f}
 	return &cobra.Command{
 		Use:     "version",
 		Short:   "Print the version of this tool",
 		Example: strings.ReplaceAll("  NAME version\n  NAME version -o json", "NAME", f.Name),
 		Args:    cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			info := Get()
-			return f.Print(info, func(w io.Writer, _ *ui.Styles) error {
-				_, err := fmt.Fprintf(w, "kubectl-sdr-mirror %s (commit %s, %s, %s)\n", info.Version, orNone(info.Commit), info.GoVersion, info.Platform)
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(); err != nil {
 				return err
-			})
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return o.Run(cmd.Context())
 		},
 	}
+}
+
+// Complete reads the version of this binary.
+func (o *Options) Complete() error {
+	o.Info = Get()
+	return nil
+}
+
+// Validate has nothing to check: the command takes no flags of its own.
+func (o *Options) Validate() error { return nil }
+
+// Run prints the version.
+func (o *Options) Run(_ context.Context) error {
+	return o.f.Print(o.Info, func(w io.Writer, _ *ui.Styles) error {
+		_, err := fmt.Fprintf(w, "kubectl-sdr-mirror %s (commit %s, %s, %s)\n", o.Info.Version, orNone(o.Info.Commit), o.Info.GoVersion, o.Info.Platform)
+		return err
+	})
 }
 
 func orNone(s string) string {
