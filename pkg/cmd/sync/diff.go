@@ -36,13 +36,7 @@ func NewDiffCommand(f *factory.Factory, exit func(code int) error) *cobra.Comman
 		Long: `Compare the images the SDR needs with its image map and the registries, resolving
 each image exactly as the SDR does, and show its state:
 
-  ok          the resolved image is in the target registry with the source's digest
-  unmapped    no map entry: the SDR would pull the blocked public image (sync copies and maps it)
-  missing     mapped, but the destination does not exist (sync copies it)
-  drift       the destination holds another digest (sync copies only with --overwrite)
-  unverified  the source's signature check failed (never copied or mapped)
-  error       a registry or auth error, with its cause
-  unchecked   mapped; registries not consulted (--offline)
+`+plan.StatesHelp()+`
 
 Map entries no needed image uses are listed as stale. The images come from the SDR's
 Helm releases, Atlan's latest-releases endpoint and/or an images file (--from).`,
@@ -96,7 +90,7 @@ func (o *DiffOptions) Run(ctx context.Context) (int, error) {
 	if err := o.f.Print(r, func(w io.Writer, s *ui.Styles) error { return table(w, s, r, o.Why, false) }); err != nil {
 		return 1, err
 	}
-	if n := p.Summary[plan.Error]; n > 0 {
+	if n := p.Count(plan.Failed); n > 0 {
 		return 1, fmt.Errorf("%d images could not be checked (see the error column)", n)
 	}
 	if err := o.skippedError(); err != nil {

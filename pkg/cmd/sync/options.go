@@ -360,7 +360,7 @@ func (o *Options) gate(ctx context.Context, p *plan.Plan, overwrite bool) (plan.
 // copies or maps (plan.Apply's work).
 func needsVerify(p *plan.Plan, overwrite bool) bool {
 	for _, it := range p.Images {
-		if it.State == plan.Unmapped || it.State == plan.Missing || (it.State == plan.Drift && overwrite) {
+		if it.State.NeedsWork(overwrite) {
 			return true
 		}
 	}

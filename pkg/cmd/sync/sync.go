@@ -151,7 +151,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	if o.DryRun {
 		return nil
 	}
-	if n := len(p.Images) - p.Summary[plan.OK]; n > 0 {
+	if n := p.Count(plan.WorkToDo) + p.Count(plan.Failed); n > 0 {
 		return fmt.Errorf("%d of %d needed images are not ok (see the state column); none of them was added to the map", n, len(p.Images))
 	}
 	return o.skippedError()
