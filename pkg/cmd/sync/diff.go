@@ -36,7 +36,7 @@ func NewDiffCommand(f *factory.Factory, exit func(code int) error) *cobra.Comman
 		Long: `Compare the images the SDR needs with its image map and the registries, resolving
 each image exactly as the SDR does, and show its state:
 
-`+plan.StatesHelp()+`
+` + plan.StatesHelp() + `
 
 Map entries no needed image uses are listed as stale. The images come from the SDR's
 Helm releases, Atlan's latest-releases endpoint and/or an images file (--from).`,

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
 
@@ -332,12 +331,6 @@ func (o *Options) buildPlan(ctx context.Context, items []inventory.Item, offline
 	return plan.Build(ctx, items, o.imageMap, opts...)
 }
 
-// gate is the signature gate over the copier's view of the registries.
-type gate struct {
-	v *verify.Verifier
-	c *mirror.Copier
-}
-
 // gate builds the signature gate when p has an image to verify: a sync
 // with nothing to do reads no trusted root and fetches nothing through TUF.
 func (o *Options) gate(ctx context.Context, p *plan.Plan, overwrite bool) (plan.Gate, error) {
@@ -345,15 +338,11 @@ func (o *Options) gate(ctx context.Context, p *plan.Plan, overwrite bool) (plan.
 	if !o.Verify.Enabled || !needsVerify(p, overwrite) {
 		return nil, nil
 	}
-	_, ropts, err := o.copier.SourceRemote("index.docker.io/library/x")
+	g, err := verify.NewGate(ctx, o.copier, o.Verify.Options()...)
 	if err != nil {
 		return nil, err
 	}
-	v, err := verify.New(ctx, append(o.Verify.Options(), verify.WithRemoteOptions(ropts...))...)
-	if err != nil {
-		return nil, err
-	}
-	return &gate{v: v, c: o.copier}, nil
+	return g, nil
 }
 
 // needsVerify says whether sync would verify any image of p: those it
@@ -365,30 +354,6 @@ func needsVerify(p *plan.Plan, overwrite bool) bool {
 		}
 	}
 	return false
-}
-
-func (g *gate) Verify(ctx context.Context, source, digest string) (*imagemap.Signer, error) {
-	ref, err := imagemap.ParseReference(source)
-	if err != nil {
-		return nil, err
-	}
-	pull, _, err := g.c.SourceRemote(ref.Repository + "@" + digest)
-	if err != nil {
-		return nil, err
-	}
-	d, ok := pull.(name.Digest)
-	if !ok {
-		return nil, fmt.Errorf("verifying %q: no digest", source)
-	}
-	res, err := g.v.Verify(ctx, d)
-	if err != nil {
-		var f *verify.Failure
-		if errors.As(err, &f) {
-			return nil, fmt.Errorf("%s: %s", f.Reason, f.Detail)
-		}
-		return nil, err
-	}
-	return &imagemap.Signer{Identity: res.Identity, Issuer: res.Issuer}, nil
 }
 
 // release describes the SDR release for the JSON output and decides the
