@@ -85,23 +85,9 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	apps, err := inst.Apps(ctx, kube, o.SDR.AllNamespaces, sel)
-	if err != nil {
-		return err
-	}
 	inv := inventory.New()
-	seen := map[string]bool{}
-	for _, r := range apps {
-		seen[r.Ref()] = true
-		if err := inv.AddRelease(r.Release); err != nil {
-			return err
-		}
-	}
-	// The SDR itself is always in, whatever the selector says.
-	if !seen[inst.Record.Ref()] {
-		if err := inv.AddRelease(inst.Record.Release); err != nil {
-			return err
-		}
+	if err := inv.AddCluster(ctx, inventory.Cluster{Installation: inst, Kube: kube, AllNamespaces: o.SDR.AllNamespaces, Selector: sel}); err != nil {
+		return err
 	}
 	m, err := o.loadMap(ctx, inst)
 	if err != nil {
