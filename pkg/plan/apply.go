@@ -93,7 +93,7 @@ func (a Apply) Run(ctx context.Context, p *Plan) (*Outcome, error) {
 	var work []*Item
 	for i := range p.Images {
 		it := &p.Images[i]
-		if it.State == Unmapped || it.State == Missing || (it.State == Drift && a.Overwrite) {
+		if it.State.NeedsWork(a.Overwrite) {
 			work = append(work, it)
 		}
 	}

@@ -12,23 +12,6 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 )
 
-// State is where a needed image stands.
-type State string
-
-// The states of DESIGN §5, plus unchecked for --offline plans.
-const (
-	OK         State = "ok"         // resolved image exists in the target with the source's digest
-	Unmapped   State = "unmapped"   // no map entry: the SDR would pull the blocked source
-	Missing    State = "missing"    // mapped (or prefixed), but the destination does not exist
-	Drift      State = "drift"      // destination exists with another digest
-	Unverified State = "unverified" // the source's signature check failed
-	Error      State = "error"      // a registry or auth error
-	Unchecked  State = "unchecked"  // mapped; registries not consulted (--offline)
-)
-
-// States lists every state in display order.
-var States = []State{Error, Unverified, Drift, Missing, Unmapped, Unchecked, OK}
-
 // Registry looks at sources and destinations without copying: for each
 // pair, the source digest and what the destination holds. The copy engine
 // (mirror.Copier) is one.
@@ -55,18 +38,11 @@ type Item struct {
 	Done string `json:"done,omitempty"`
 }
 
-// NeedsCopy reports whether sync copies this image (drift only with
-// overwrite).
+// NeedsCopy reports whether sync copies this image: its state needs work
+// (drift only with overwrite) and the destination does not already hold
+// the source's digest.
 func (it Item) NeedsCopy(overwrite bool) bool {
-	switch it.State {
-	case Unmapped:
-		return it.TargetDigest != it.Digest || it.Digest == ""
-	case Missing:
-		return true
-	case Drift:
-		return overwrite
-	}
-	return false
+	return it.State.NeedsWork(overwrite) && (it.TargetDigest != it.Digest || it.Digest == "")
 }
 
 // MapInfo names the map the plan was made against.
@@ -93,11 +69,23 @@ type Plan struct {
 // InSync reports whether every needed image is ok (or, offline, mapped).
 func (p *Plan) InSync() bool {
 	for _, it := range p.Images {
-		if it.State != OK && it.State != Unchecked {
+		if it.State.Rule().Exit != InSync {
 			return false
 		}
 	}
 	return true
+}
+
+// Count is the number of needed images whose state has the given effect
+// on the exit code.
+func (p *Plan) Count(e Exit) int {
+	n := 0
+	for _, it := range p.Images {
+		if it.State.Rule().Exit == e {
+			n++
+		}
+	}
+	return n
 }
 
 type options struct {

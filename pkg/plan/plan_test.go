@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -203,5 +204,41 @@ func TestBuildErrors(t *testing.T) {
 	}
 	if _, err := Build(context.Background(), []inventory.Item{{Image: "Bad Ref"}}, imagemap.New(), WithTarget("r")); err == nil {
 		t.Error("Build(bad ref) succeeded")
+	}
+}
+
+// The states' help text is generated from StateRules; diff's help shows it
+// and must not change by accident.
+func TestStatesHelp(t *testing.T) {
+	want := `  ok          the resolved image is in the target registry with the source's digest
+  unmapped    no map entry: the SDR would pull the blocked public image (sync copies and maps it)
+  missing     mapped, but the destination does not exist (sync copies it)
+  drift       the destination holds another digest (sync copies only with --overwrite)
+  unverified  the source's signature check failed (never copied or mapped)
+  error       a registry or auth error, with its cause
+  unchecked   mapped; registries not consulted (--offline)`
+	if got := StatesHelp(); got != want {
+		t.Errorf("StatesHelp() =\n%s\nwant\n%s", got, want)
+	}
+	wantOrder := []State{Error, Unverified, Drift, Missing, Unmapped, Unchecked, OK}
+	if !slices.Equal(States, wantOrder) {
+		t.Errorf("States = %q, want %q", States, wantOrder)
+	}
+}
+
+func TestNeedsWork(t *testing.T) {
+	for _, tc := range []struct {
+		state            State
+		plain, overwrite bool
+	}{
+		{OK, false, false}, {Unmapped, true, true}, {Missing, true, true}, {Drift, false, true},
+		{Unverified, false, false}, {Error, false, false}, {Unchecked, false, false},
+	} {
+		if got := tc.state.NeedsWork(false); got != tc.plain {
+			t.Errorf("%s.NeedsWork(false) = %v, want %v", tc.state, got, tc.plain)
+		}
+		if got := tc.state.NeedsWork(true); got != tc.overwrite {
+			t.Errorf("%s.NeedsWork(true) = %v, want %v", tc.state, got, tc.overwrite)
+		}
 	}
 }

@@ -24,10 +24,17 @@ type Options struct {
 	SDR factory.SDRFlags
 	Map factory.MapFlags
 	Why bool
+
+	// Filled by Complete: the SDR and how its apps are chosen.
+	cluster inventory.Cluster
 }
 
 // NewCommand returns the images command.
-func NewCommand(f *factory.Factory) *cobra.Command {
+func NewCommand(f *factory.Factory) *cobra.Command { return NewCmdImages(f, nil) }
+
+// NewCmdImages returns the images command; runF, when set, is called with
+// the validated options instead of running them (tests use it).
+func NewCmdImages(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	o := &Options{f: f}
 	cmd := &cobra.Command{
 		Use:   "images",
@@ -57,6 +64,12 @@ map destination is shown with the source it mirrors.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			if runF != nil {
+				return runF(o)
+			}
+			if err := o.Complete(cmd.Context()); err != nil {
+				return err
+			}
 			return o.Run(cmd.Context())
 		},
 	}
@@ -75,8 +88,8 @@ func (o *Options) Validate() error {
 	return err
 }
 
-// Run finds the SDR, collects the images and prints them.
-func (o *Options) Run(ctx context.Context) error {
+// Complete finds the SDR.
+func (o *Options) Complete(ctx context.Context) error {
 	inst, kube, err := o.SDR.Find(ctx, o.f, &o.Map)
 	if err != nil {
 		return err
@@ -85,25 +98,17 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	apps, err := inst.Apps(ctx, kube, o.SDR.AllNamespaces, sel)
-	if err != nil {
+	o.cluster = inventory.Cluster{Installation: inst, Kube: kube, AllNamespaces: o.SDR.AllNamespaces, Selector: sel}
+	return nil
+}
+
+// Run collects the images of the SDR and its apps and prints them.
+func (o *Options) Run(ctx context.Context) error {
+	inv := inventory.New()
+	if err := inv.AddCluster(ctx, o.cluster); err != nil {
 		return err
 	}
-	inv := inventory.New()
-	seen := map[string]bool{}
-	for _, r := range apps {
-		seen[r.Ref()] = true
-		if err := inv.AddRelease(r.Release); err != nil {
-			return err
-		}
-	}
-	// The SDR itself is always in, whatever the selector says.
-	if !seen[inst.Record.Ref()] {
-		if err := inv.AddRelease(inst.Record.Release); err != nil {
-			return err
-		}
-	}
-	m, err := o.loadMap(ctx, inst)
+	m, err := o.loadMap(ctx, o.cluster.Installation)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/plan"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/syncer"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
 )
 
@@ -27,8 +28,15 @@ type DiffOptions struct {
 	DetailedExitCode bool
 }
 
-// NewDiffCommand returns the diff command.
+// NewDiffCommand returns the diff command; exit turns an exit code other
+// than 0 into the error that makes the program exit with it.
 func NewDiffCommand(f *factory.Factory, exit func(code int) error) *cobra.Command {
+	return NewCmdDiff(f, exit, nil)
+}
+
+// NewCmdDiff returns the diff command; runF, when set, is called with the
+// validated options instead of running them (tests use it).
+func NewCmdDiff(f *factory.Factory, exit func(code int) error, runF func(*DiffOptions) error) *cobra.Command {
 	o := &DiffOptions{Options: Options{f: f}}
 	cmd := &cobra.Command{
 		Use:   "diff",
@@ -36,13 +44,7 @@ func NewDiffCommand(f *factory.Factory, exit func(code int) error) *cobra.Comman
 		Long: `Compare the images the SDR needs with its image map and the registries, resolving
 each image exactly as the SDR does, and show its state:
 
-  ok          the resolved image is in the target registry with the source's digest
-  unmapped    no map entry: the SDR would pull the blocked public image (sync copies and maps it)
-  missing     mapped, but the destination does not exist (sync copies it)
-  drift       the destination holds another digest (sync copies only with --overwrite)
-  unverified  the source's signature check failed (never copied or mapped)
-  error       a registry or auth error, with its cause
-  unchecked   mapped; registries not consulted (--offline)
+` + plan.StatesHelp() + `
 
 Map entries no needed image uses are listed as stale. The images come from the SDR's
 Helm releases, Atlan's latest-releases endpoint and/or an images file (--from).`,
@@ -60,6 +62,12 @@ Helm releases, Atlan's latest-releases endpoint and/or an images file (--from).`
   NAME diff -n atlan --offline`, "NAME", f.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
 			code, err := o.Run(cmd.Context())
 			if err != nil {
 				return err
@@ -76,30 +84,31 @@ Helm releases, Atlan's latest-releases endpoint and/or an images file (--from).`
 	return cmd
 }
 
+// Complete fills the run's Config from the flags and the SDR's settings.
+func (o *DiffOptions) Complete(ctx context.Context) error {
+	o.Config.Offline = o.Offline
+	return o.Options.Complete(ctx)
+}
+
 // Run prints the plan and returns the exit code.
 func (o *DiffOptions) Run(ctx context.Context) (int, error) {
-	if err := o.validate(); err != nil {
+	defer o.close()
+	if err := o.Complete(ctx); err != nil {
 		return 1, err
 	}
-	items, err := o.complete(ctx)
+	run, err := syncer.Plan(ctx, o.Config)
 	if err != nil {
 		return 1, err
 	}
-	if o.mapObj != nil {
-		defer o.mapObj.Close()
-	}
-	p, err := o.buildPlan(ctx, items, o.Offline)
-	if err != nil {
-		return 1, err
-	}
-	r := Report{Plan: p, Release: o.release(sdr.BlockAuto), Skipped: o.skipped}
+	p := run.Plan
+	r := Report{Plan: p, Release: run.Release(sdr.BlockAuto), Skipped: run.Skipped}
 	if err := o.f.Print(r, func(w io.Writer, s *ui.Styles) error { return table(w, s, r, o.Why, false) }); err != nil {
 		return 1, err
 	}
-	if n := p.Summary[plan.Error]; n > 0 {
+	if n := p.Count(plan.Failed); n > 0 {
 		return 1, fmt.Errorf("%d images could not be checked (see the error column)", n)
 	}
-	if err := o.skippedError(); err != nil {
+	if err := skippedError(run); err != nil {
 		return 1, err
 	}
 	if o.DetailedExitCode && !p.InSync() {

@@ -4,38 +4,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/registryflags"
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror/verify"
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/plan"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/syncer"
 )
 
-// The image sources of --from.
-const (
-	fromHelm     = "helm"
-	fromReleases = "latest-releases"
-	fromFile     = "file"
+// The --from values the command itself decides on.
+var (
+	fromHelm = inventory.HelmOrigin{}.Name()
+	fromFile = inventory.FileOrigin{}.Name()
 )
-
-var fromValues = []string{fromHelm, fromReleases, fromFile}
 
 // FromValues are the accepted --from values, for shell completion.
-func FromValues() []string { return fromValues }
+func FromValues() []string { return inventory.Names() }
 
 // Options are the inputs diff and sync share.
 type Options struct {
@@ -61,12 +53,8 @@ type Options struct {
 	kube     kubernetes.Interface
 	settings *sdr.Settings
 	mapObj   store.Object
-	imageMap *imagemap.ImageMap
-	copier   *mirror.Copier
-	// copierOpts are added to the copier's options: sync's --overwrite.
-	copierOpts []mirror.Option
-	skipped    []inventory.Skipped
-	ignored    []string
+	// Config is the run the flags complete into.
+	Config syncer.Config
 }
 
 func (o *Options) addFlags(fs *pflag.FlagSet) {
@@ -75,7 +63,7 @@ func (o *Options) addFlags(fs *pflag.FlagSet) {
 	o.Map.AddFlags(fs)
 	o.Registry.AddFlags(fs)
 	o.Verify.AddFlags(fs)
-	fs.StringSliceVar(&o.From, "from", nil, "where the needed images come from: helm, latest-releases, file (default: helm when the SDR is read from a cluster, latest-releases when --atlan-url is set, file when --images-file is set)")
+	fs.StringSliceVar(&o.From, "from", nil, "where the needed images come from: "+strings.Join(inventory.Names(), ", ")+" (default: "+inventory.DefaultsHelp()+")")
 	fs.StringVar(&o.ImagesFile, "images-file", "", "images to mirror, one reference per line, '#' comments; - reads standard input")
 	fs.StringVar(&o.AtlanURL, "atlan-url", "", "your Atlan tenant, https://<tenant>.atlan.com, for the latest-releases the next reconcile wants (token: ATLAN_API_TOKEN; default: ATLAN_URL)")
 	fs.DurationVar(&o.AtlanTimeout, "atlan-timeout", 30*time.Second, "time limit for each latest-releases request")
@@ -98,14 +86,14 @@ func (o *Options) usesCluster() bool {
 	if o.Source.Configured() {
 		return false
 	}
-	explicitMap := o.Map.File != "" || (o.Map.Key != "" && (o.Map.Bucket != "" || o.Map.Component != ""))
-	return (!explicitMap || o.SDR.Target == "") && len(o.From) == 0 && o.ImagesFile == ""
+	return (!o.Map.Explicit() || o.SDR.Target == "") && len(o.From) == 0 && o.ImagesFile == ""
 }
 
-func (o *Options) validate() error {
+// Validate checks the flag values and combinations.
+func (o *Options) Validate() error {
 	for _, s := range o.From {
-		if !slices.Contains(fromValues, s) {
-			return fmt.Errorf("--from %q: must be one of %s", s, strings.Join(fromValues, ", "))
+		if _, ok := inventory.Lookup(s); !ok {
+			return fmt.Errorf("--from %q: must be one of %s", s, strings.Join(inventory.Names(), ", "))
 		}
 	}
 	if o.Concurrency < 1 {
@@ -129,45 +117,73 @@ func (o *Options) validate() error {
 	return nil
 }
 
-// complete reads the settings, opens the map, builds the inventory and the
-// registry client.
-func (o *Options) complete(ctx context.Context) ([]inventory.Item, error) {
+// Complete reads the settings, opens and reads the map, and fills Config.
+func (o *Options) Complete(ctx context.Context) error {
 	if o.AtlanURL == "" {
 		o.AtlanURL, _ = o.f.LookupEnv("ATLAN_URL")
 	}
+	in := inventory.Input{
+		UsesCluster:    o.usesCluster(),
+		AtlanURL:       o.AtlanURL,
+		Timeout:        o.AtlanTimeout,
+		AllowedSources: o.AllowedSources,
+		ImagesFile:     o.ImagesFile,
+		Stdin:          o.f.IO.In,
+	}
 	if len(o.From) == 0 {
-		if o.usesCluster() {
-			o.From = append(o.From, fromHelm)
-		}
-		if o.AtlanURL != "" {
-			o.From = append(o.From, fromReleases)
-		}
-		if o.ImagesFile != "" {
-			o.From = append(o.From, fromFile)
-		}
+		o.From = inventory.Defaults(in)
 		if len(o.From) == 0 {
-			return nil, errors.New("no images to look at: pass --images-file, --atlan-url (or ATLAN_URL), or run against the SDR's cluster")
+			return errors.New("no images to look at: pass --images-file, --atlan-url (or ATLAN_URL), or run against the SDR's cluster")
 		}
 	}
 	if err := o.readSettings(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	if err := o.openMap(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	inv, err := o.inventory(ctx)
-	if err != nil {
-		return nil, err
+	c := &o.Config
+	c.Log = o.f.Logger()
+	var err error
+	if c.ImageMap, err = syncer.LoadMap(ctx, o.mapObj, c.Log); err != nil {
+		return err
 	}
-	opts, err := o.Registry.Options()
-	if err != nil {
-		return nil, err
+	c.Map, c.Target, c.KeepPath, c.Installation = o.mapObj, o.settings.Target, o.KeepPath, o.inst
+	c.MapKey = o.settings.ImageMapPath
+	if o.Map.File != "" {
+		c.MapKey = lastPath(o.Map.File)
 	}
-	opts = append(append(opts, mirror.WithConcurrency(o.Concurrency)), o.copierOpts...)
-	if o.copier, err = mirror.New(opts...); err != nil {
-		return nil, err
+	// The origins are read in their listed order, whatever the order of
+	// --from.
+	for _, og := range inventory.Origins {
+		if slices.Contains(o.From, og.Name()) {
+			c.Origins = append(c.Origins, og)
+		}
 	}
-	return o.filter(inv.Items()), nil
+	if slices.Contains(o.From, fromHelm) && o.inst != nil {
+		sel, err := o.SDR.Selector()
+		if err != nil {
+			return err
+		}
+		in.Cluster = &inventory.Cluster{Installation: o.inst, Kube: o.kube, AllNamespaces: o.SDR.AllNamespaces, Selector: sel}
+	}
+	in.Token, _ = o.f.LookupEnv("ATLAN_API_TOKEN")
+	c.Input, c.AllowedSources = in, o.AllowedSources
+	c.OnSkipped = func(s inventory.Skipped) {
+		o.f.Warnf("latest-releases entry %d (%s %s) skipped: %s", s.Index, s.App, s.Image, s.Reason)
+	}
+	if c.Registry, err = o.Registry.Options(); err != nil {
+		return err
+	}
+	c.Concurrency = o.Concurrency
+	return nil
+}
+
+// close closes the map Complete opened.
+func (o *Options) close() {
+	if o.mapObj != nil {
+		o.mapObj.Close()
+	}
 }
 
 func (o *Options) readSettings(ctx context.Context) error {
@@ -210,207 +226,22 @@ func (o *Options) openMap(ctx context.Context) error {
 		return nil
 	}
 	o.mapObj = obj
-	m, err := store.LoadMap(ctx, obj)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		o.f.Logger().Debug("the image map does not exist yet", "url", obj.URL())
-		m = imagemap.New()
-	case err != nil:
-		return err
-	}
-	o.imageMap = m
 	return nil
-}
-
-// inventory gathers the needed images from every --from source.
-func (o *Options) inventory(ctx context.Context) (*inventory.Inventory, error) {
-	inv := inventory.New()
-	if slices.Contains(o.From, fromHelm) {
-		if o.inst == nil {
-			return nil, errors.New("--from helm needs the SDR's cluster: drop --config/--values")
-		}
-		sel, err := o.SDR.Selector()
-		if err != nil {
-			return nil, err
-		}
-		apps, err := o.inst.Apps(ctx, o.kube, o.SDR.AllNamespaces, sel)
-		if err != nil {
-			return nil, err
-		}
-		seen := false
-		for _, r := range apps {
-			seen = seen || r.Ref() == o.inst.Record.Ref()
-			if err := inv.AddRelease(r.Release); err != nil {
-				return nil, err
-			}
-		}
-		if !seen {
-			if err := inv.AddRelease(o.inst.Record.Release); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if slices.Contains(o.From, fromReleases) {
-		if o.AtlanURL == "" {
-			return nil, errors.New("--from latest-releases needs --atlan-url https://<tenant>.atlan.com (or ATLAN_URL)")
-		}
-		token, _ := o.f.LookupEnv("ATLAN_API_TOKEN")
-		c, err := inventory.NewReleasesClient(o.AtlanURL, inventory.WithToken(token), inventory.WithAllowedSources(o.AllowedSources),
-			inventory.WithHTTPClient(&http.Client{Timeout: o.AtlanTimeout}))
-		if err != nil {
-			return nil, err
-		}
-		rs, skipped, err := c.Fetch(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range skipped {
-			o.f.Warnf("latest-releases entry %d (%s %s) skipped: %s", s.Index, s.App, s.Image, s.Reason)
-		}
-		o.skipped = skipped
-		inv.AddReleases(rs)
-	}
-	if slices.Contains(o.From, fromFile) {
-		r := o.f.IO.In
-		if o.ImagesFile != "-" {
-			f, err := os.Open(o.ImagesFile)
-			if err != nil {
-				return nil, fmt.Errorf("reading --images-file: %w", err)
-			}
-			defer f.Close()
-			r = f
-		}
-		images, err := inventory.ReadImagesFile(r, o.ImagesFile)
-		if err != nil {
-			return nil, err
-		}
-		inv.AddFileImages(o.ImagesFile, images)
-	}
-	if o.imageMap != nil {
-		inv.ReverseLookup(o.imageMap)
-	}
-	return inv, nil
-}
-
-// filter keeps the images that may be mirrored: those from an allowed
-// source, or already a map destination. Others (third-party images in the
-// Helm releases) are left out and listed at -v.
-func (o *Options) filter(items []inventory.Item) []inventory.Item {
-	var out []inventory.Item
-	for _, it := range items {
-		src := it.Image
-		if it.MappedFrom != "" {
-			src = it.MappedFrom
-		}
-		ref, err := imagemap.ParseReference(src)
-		if err == nil && inventory.Allowed(ref, o.AllowedSources) {
-			out = append(out, it)
-			continue
-		}
-		o.ignored = append(o.ignored, it.Image)
-		o.f.Logger().Debug("not an image to mirror (outside --allowed-source)", "image", it.Image)
-	}
-	return out
-}
-
-// buildPlan makes the plan; offline skips the registries.
-func (o *Options) buildPlan(ctx context.Context, items []inventory.Item, offline bool) (*plan.Plan, error) {
-	opts := []plan.Option{plan.WithTarget(o.settings.Target), plan.WithKeepPath(o.KeepPath)}
-	if o.mapObj != nil {
-		opts = append(opts, plan.WithMapURL(o.mapObj.URL()))
-	}
-	if !offline {
-		opts = append(opts, plan.WithRegistry(o.copier))
-	}
-	// Images seen but not mirrored keep their map entries in use.
-	opts = append(opts, plan.WithSeen(o.ignored...))
-	for _, s := range o.skipped {
-		if s.Image != "" {
-			opts = append(opts, plan.WithSeen(s.Image))
-		}
-	}
-	return plan.Build(ctx, items, o.imageMap, opts...)
-}
-
-// gate is the signature gate over the copier's view of the registries.
-type gate struct {
-	v *verify.Verifier
-	c *mirror.Copier
-}
-
-// gate builds the signature gate when p has an image to verify: a sync
-// with nothing to do reads no trusted root and fetches nothing through TUF.
-func (o *Options) gate(ctx context.Context, p *plan.Plan, overwrite bool) (plan.Gate, error) {
-	o.Verify.WarnIfDisabled(o.f)
-	if !o.Verify.Enabled || !needsVerify(p, overwrite) {
-		return nil, nil
-	}
-	_, ropts, err := o.copier.SourceRemote("index.docker.io/library/x")
-	if err != nil {
-		return nil, err
-	}
-	v, err := verify.New(ctx, append(o.Verify.Options(), verify.WithRemoteOptions(ropts...))...)
-	if err != nil {
-		return nil, err
-	}
-	return &gate{v: v, c: o.copier}, nil
-}
-
-// needsVerify says whether sync would verify any image of p: those it
-// copies or maps (plan.Apply's work).
-func needsVerify(p *plan.Plan, overwrite bool) bool {
-	for _, it := range p.Images {
-		if it.State == plan.Unmapped || it.State == plan.Missing || (it.State == plan.Drift && overwrite) {
-			return true
-		}
-	}
-	return false
-}
-
-func (g *gate) Verify(ctx context.Context, source, digest string) (*imagemap.Signer, error) {
-	ref, err := imagemap.ParseReference(source)
-	if err != nil {
-		return nil, err
-	}
-	pull, _, err := g.c.SourceRemote(ref.Repository + "@" + digest)
-	if err != nil {
-		return nil, err
-	}
-	d, ok := pull.(name.Digest)
-	if !ok {
-		return nil, fmt.Errorf("verifying %q: no digest", source)
-	}
-	res, err := g.v.Verify(ctx, d)
-	if err != nil {
-		var f *verify.Failure
-		if errors.As(err, &f) {
-			return nil, fmt.Errorf("%s: %s", f.Reason, f.Detail)
-		}
-		return nil, err
-	}
-	return &imagemap.Signer{Identity: res.Identity, Issuer: res.Issuer}, nil
-}
-
-// release describes the SDR release for the JSON output and decides the
-// map's release: block; nil without a cluster.
-func (o *Options) release(mode sdr.BlockMode) *sdr.ReleaseInfo {
-	if o.inst == nil {
-		return nil
-	}
-	var current *imagemap.Release
-	if o.imageMap != nil {
-		current = o.imageMap.Release()
-	}
-	info := o.inst.Release(mode, current)
-	return &info
 }
 
 // skippedError makes skipped latest-releases entries fail the run once the
 // rest is done: they were reported one by one, and a scheduled run must not
 // look healthy while Atlan announces images it cannot mirror.
-func (o *Options) skippedError() error {
-	if n := len(o.skipped); n > 0 {
+func skippedError(r *syncer.Run) error {
+	if n := len(r.Skipped); n > 0 {
 		return fmt.Errorf("%d latest-releases entries were skipped (see the warnings above); the other images were handled", n)
 	}
 	return nil
+}
+
+func lastPath(p string) string {
+	if i := strings.LastIndexAny(p, "/\\"); i >= 0 {
+		return p[i+1:]
+	}
+	return p
 }

@@ -23,12 +23,12 @@ type Report struct {
 }
 
 func stateStyle(s *ui.Styles, st plan.State) lipgloss.Style {
-	switch st {
-	case plan.OK:
+	switch st.Rule().Severity {
+	case plan.SeverityOK:
 		return s.OK
-	case plan.Unmapped, plan.Missing, plan.Unchecked:
+	case plan.SeverityWarn:
 		return s.Warn
-	case plan.Drift, plan.Unverified, plan.Error:
+	case plan.SeverityBad:
 		return s.Bad
 	}
 	return s.Plain

@@ -10,12 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	copycmd "github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/copy"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/plan"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/syncer"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
 )
 
@@ -30,10 +29,17 @@ type SyncOptions struct {
 	// ending in %.
 	PruneMax     string
 	ConfirmPrune bool
+
+	block    sdr.BlockMode
+	pruneMax pruneMax
 }
 
 // NewSyncCommand returns the sync command.
-func NewSyncCommand(f *factory.Factory) *cobra.Command {
+func NewSyncCommand(f *factory.Factory) *cobra.Command { return NewCmdSync(f, nil) }
+
+// NewCmdSync returns the sync command; runF, when set, is called with the
+// validated options instead of running them (tests use it).
+func NewCmdSync(f *factory.Factory, runF func(*SyncOptions) error) *cobra.Command {
 	o := &SyncOptions{Options: Options{f: f}}
 	cmd := &cobra.Command{
 		Use:   "sync",
@@ -62,7 +68,15 @@ for an image that is not in the destination with the source's digest. The exit c
   NAME sync --from file --images-file images.txt --bucket file:///srv/sdr \
       --image-map-path sdr/image-map.yaml --target registry.example.com/atlan`, "NAME", f.Name),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.Run(cmd.Context()) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return o.Run(cmd.Context())
+		},
 	}
 	o.addFlags(cmd.Flags())
 	o.Block.AddFlags(cmd.Flags())
@@ -74,44 +88,48 @@ for an image that is not in the destination with the source's digest. The exit c
 	return cmd
 }
 
-// Run plans, verifies, copies and writes.
+// Validate checks the flags, and parses --release-block and --prune-max.
+func (o *SyncOptions) Validate() error {
+	if err := o.Options.Validate(); err != nil {
+		return err
+	}
+	var err error
+	if o.block, err = o.Block.Parse(); err != nil {
+		return err
+	}
+	o.pruneMax, err = parsePruneMax(o.PruneMax)
+	return err
+}
+
+// Complete fills the run's Config from the flags and the SDR's settings.
+func (o *SyncOptions) Complete(ctx context.Context) error {
+	o.Config.Overwrite = o.Overwrite
+	return o.Options.Complete(ctx)
+}
+
+// Run plans, verifies, copies and writes, then prints the plan and what
+// was done.
 func (o *SyncOptions) Run(ctx context.Context) error {
-	if err := o.validate(); err != nil {
+	defer o.close()
+	if err := o.Complete(ctx); err != nil {
 		return err
 	}
-	mode, err := o.Block.Parse()
+	run, err := syncer.Plan(ctx, o.Config)
 	if err != nil {
 		return err
 	}
-	pruneMax, err := parsePruneMax(o.PruneMax)
-	if err != nil {
-		return err
-	}
-	o.copierOpts = []mirror.Option{mirror.WithOverwrite(o.Overwrite)}
-	items, err := o.complete(ctx)
-	if err != nil {
-		return err
-	}
-	if o.mapObj != nil {
-		defer o.mapObj.Close()
-	}
-	p, err := o.buildPlan(ctx, items, false)
-	if err != nil {
-		return err
-	}
-	g, err := o.gate(ctx, p, o.Overwrite)
+	p := run.Plan
+	o.Verify.WarnIfDisabled(o.f)
+	g, err := run.Gate(ctx, o.Verify.Enabled, o.Verify.Options()...)
 	if err != nil {
 		return err
 	}
 	es := o.f.ErrStyles()
-	progress := ui.NewProgress(o.f.IO.ErrOut, es, ui.IsTerminal(o.f.IO.ErrOut), countCopies(p, o.Overwrite))
-	// The copier that checked the plan copies too: its registry sessions
-	// (ping, token) are reused.
-	o.copier.SetProgress(func(e mirror.Event) { copycmd.Render(progress, e) })
-	apply := plan.Apply{Gate: g, Copier: o.copier, Map: o.mapObj, Overwrite: o.Overwrite, Prune: o.Prune,
-		DryRun: o.DryRun, Concurrency: o.Concurrency, ConfirmPrune: o.ConfirmPrune}
+	progress := ui.NewProgress(o.f.IO.ErrOut, es, ui.IsTerminal(o.f.IO.ErrOut), run.Copies())
+	apply := syncer.Apply{Gate: g, Prune: o.Prune, DryRun: o.DryRun, ConfirmPrune: o.ConfirmPrune, Block: o.block,
+		Progress: func(e mirror.Event) { factory.RenderProgress(progress, e) }}
 	if o.Prune && p.Map != nil {
-		apply.PruneMax = pruneMax.limit(p.Map.Entries)
+		apply.PruneMax = o.pruneMax.limit(p.Map.Entries)
 	}
 	apply.BeforePrune = func(remove []plan.StaleEntry) {
 		verb := "removing"
@@ -122,21 +140,14 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 			o.f.Warnf("%s stale map entry %q -> %q", verb, e.Source, e.Destination)
 		}
 	}
-	if o.mapObj != nil {
-		apply.Lock = o.mapObj.Sibling(imagemap.LockKey(o.settings.ImageMapPath))
-		if o.Map.File != "" {
-			apply.Lock = o.mapObj.Sibling(imagemap.LockKey(lastPath(o.Map.File)))
-		}
-		apply.Release = o.blockDecider(mode)
-	}
-	out, applyErr := apply.Run(ctx, p)
+	out, applyErr := run.Apply(ctx, apply)
 	progress.Close()
 	if out != nil && out.MapDiff != "" && (o.DryRun || o.f.Global.Verbosity > 0) && o.f.Global.Output == ui.FormatTable {
 		if err := o.f.ErrStyles().Diff(o.f.IO.ErrOut, out.MapDiff); err != nil {
 			return err
 		}
 	}
-	r := Report{Plan: p, Release: o.release(mode), Skipped: o.skipped, Sync: out}
+	r := Report{Plan: p, Release: run.Release(o.block), Skipped: run.Skipped, Sync: out}
 	if err := o.f.Print(r, func(w io.Writer, s *ui.Styles) error {
 		if err := table(w, s, r, o.Why, true); err != nil {
 			return err
@@ -146,30 +157,15 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if applyErr != nil {
-		return o.pruneError(applyErr)
+		return o.pruneError(run, applyErr)
 	}
 	if o.DryRun {
 		return nil
 	}
-	if n := len(p.Images) - p.Summary[plan.OK]; n > 0 {
+	if n := p.Count(plan.WorkToDo) + p.Count(plan.Failed); n > 0 {
 		return fmt.Errorf("%d of %d needed images are not ok (see the state column); none of them was added to the map", n, len(p.Images))
 	}
-	return o.skippedError()
-}
-
-// blockDecider keeps the map's release: block as the SDR release needs it.
-// Without a cluster the block is kept as it is, unless --release-block
-// remove.
-func (o *SyncOptions) blockDecider(mode sdr.BlockMode) func(*imagemap.Release) *imagemap.Release {
-	return func(current *imagemap.Release) *imagemap.Release {
-		if o.inst == nil {
-			if mode == sdr.BlockRemove {
-				return nil
-			}
-			return current
-		}
-		return o.inst.Release(mode, current).Block
-	}
+	return skippedError(run)
 }
 
 // pruneMax is a parsed --prune-max.
@@ -205,15 +201,15 @@ func (m pruneMax) limit(entries int) int {
 }
 
 // pruneError adds to a refused prune what the operator can do.
-func (o *SyncOptions) pruneError(err error) error {
+func (o *SyncOptions) pruneError(run *syncer.Run, err error) error {
 	var limit *plan.PruneLimitError
 	switch {
 	case errors.Is(err, plan.ErrNothingNeeded):
 		var why []string
-		if n := len(o.ignored); n > 0 {
+		if n := len(run.Ignored); n > 0 {
 			why = append(why, fmt.Sprintf("%d found outside --allowed-source", n))
 		}
-		if n := len(o.skipped); n > 0 {
+		if n := len(run.Skipped); n > 0 {
 			why = append(why, fmt.Sprintf("%d latest-releases entries skipped", n))
 		}
 		reason := ""
@@ -226,16 +222,6 @@ func (o *SyncOptions) pruneError(err error) error {
 			len(limit.Remove), limit.Entries, o.PruneMax, max(limit.Max, 0))
 	}
 	return err
-}
-
-func countCopies(p *plan.Plan, overwrite bool) int {
-	n := 0
-	for _, it := range p.Images {
-		if it.NeedsCopy(overwrite) {
-			n++
-		}
-	}
-	return n
 }
 
 func syncLine(w io.Writer, s *ui.Styles, out *plan.Outcome, hasMap bool) error {
@@ -260,11 +246,4 @@ func syncLine(w io.Writer, s *ui.Styles, out *plan.Outcome, hasMap bool) error {
 	}
 	_, err := fmt.Fprintln(w, line)
 	return err
-}
-
-func lastPath(p string) string {
-	if i := strings.LastIndexAny(p, "/\\"); i >= 0 {
-		return p[i+1:]
-	}
-	return p
 }

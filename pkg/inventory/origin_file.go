@@ -1,0 +1,39 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"os"
+)
+
+// FileOrigin is an images file: one reference per line, or standard input.
+type FileOrigin struct{}
+
+// Name is "file".
+func (FileOrigin) Name() string { return "file" }
+
+// DefaultWhen is when an images file is given.
+func (FileOrigin) DefaultWhen() string { return "when --images-file is set" }
+
+// Default reports whether an images file is given.
+func (FileOrigin) Default(in Input) bool { return in.ImagesFile != "" }
+
+// Needs reads in.ImagesFile, or in.Stdin for "-".
+func (FileOrigin) Needs(_ context.Context, in Input) (Found, error) {
+	r := in.Stdin
+	if in.ImagesFile != "-" {
+		f, err := os.Open(in.ImagesFile)
+		if err != nil {
+			return Found{}, fmt.Errorf("reading --images-file: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	images, err := ReadImagesFile(r, in.ImagesFile)
+	if err != nil {
+		return Found{}, err
+	}
+	inv := New()
+	inv.AddFileImages(in.ImagesFile, images)
+	return Found{Items: inv.Items()}, nil
+}

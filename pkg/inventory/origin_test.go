@@ -1,0 +1,49 @@
+package inventory
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+func TestOrigins(t *testing.T) {
+	if got, want := Names(), []string{"helm", "latest-releases", "file"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Names() = %q, want %q", got, want)
+	}
+	want := "helm when the SDR is read from a cluster, latest-releases when --atlan-url is set, file when --images-file is set"
+	if got := DefaultsHelp(); got != want {
+		t.Errorf("DefaultsHelp() = %q, want %q", got, want)
+	}
+	for _, tc := range []struct {
+		in   Input
+		want []string
+	}{
+		{Input{}, nil},
+		{Input{UsesCluster: true}, []string{"helm"}},
+		{Input{AtlanURL: "https://acme.atlan.com", ImagesFile: "-"}, []string{"latest-releases", "file"}},
+	} {
+		if got := Defaults(tc.in); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Defaults(%+v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if _, ok := Lookup("nope"); ok {
+		t.Errorf("Lookup(%q) found an origin", "nope")
+	}
+}
+
+func TestFileOrigin(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "images.txt")
+	if err := os.WriteFile(p, []byte("# needed\natlanhq/a:1\n\natlanhq/b:2 # why not\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := FileOrigin{}.Needs(context.Background(), Input{ImagesFile: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Item{{Image: "atlanhq/a:1", Why: []string{"file:" + p + ":2"}}, {Image: "atlanhq/b:2", Why: []string{"file:" + p + ":4"}}}
+	if !reflect.DeepEqual(got.Items, want) {
+		t.Errorf("Needs(%q) = %+v, want %+v", p, got.Items, want)
+	}
+}
