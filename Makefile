@@ -47,13 +47,16 @@ image: ## build the container image and push it to IMAGE
 demo: build ## a real sync on loopback: registries, latest-releases, signed images, a file:// bucket
 	$(GO) run ./hack/demo $(BIN)
 
+# Tests that need a real component (kube-apiserver, Distribution, object
+# stores, cosign) inside pkg/ carry the integration build tag, so that
+# `make unit` (go test ./pkg/...) needs none.
 test: build ## go vet and every test, with the real components they need
-	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
 	tools=$$(hack/install-tools.sh); set -a; eval "$$tools"; set +a; \
-	SDR_MIRROR_BIN=$(abspath $(BIN)) $(GO) test -count=1 ./...
+	SDR_MIRROR_BIN=$(abspath $(BIN)) $(GO) test -tags integration -count=1 ./...
 
-unit: ## tests that need no external component
-	$(GO) test -count=1 ./pkg/...
+unit: ## tests that need no external component: every command and domain package
+	$(GO) test -count=1 ./pkg/... ./internal/depcheck/...
 
 fuzz: ## run every fuzz target for FUZZTIME each
 	for pkg in $$($(GO) list ./...); do \

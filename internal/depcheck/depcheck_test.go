@@ -21,14 +21,16 @@ var frontEnd = []string{"pkg/cmd", "pkg/cli", "pkg/ui"}
 // packages of this module by exact path, others by module prefix.
 var allowed = map[string][]string{
 	"pkg/imagemap": {"github.com/google/go-containerregistry/pkg/name", "go.yaml.in/yaml/"},
-	"pkg/inventory": {module + "pkg/imagemap",
+	"pkg/inventory": {module + "pkg/imagemap", module + "pkg/sdr", "k8s.io/apimachinery/pkg/labels", "k8s.io/client-go/kubernetes",
 		"helm.sh/helm/v3/pkg/release", "helm.sh/helm/v3/pkg/releaseutil", "sigs.k8s.io/yaml"},
 	"pkg/sdr": {module + "pkg/imagemap", module + "pkg/store",
 		"helm.sh/helm/v3/pkg/", "k8s.io/apimachinery/", "k8s.io/client-go/", "sigs.k8s.io/yaml"},
 	"pkg/plan": {module + "pkg/imagemap", module + "pkg/inventory", module + "pkg/mirror", module + "pkg/store"},
 	"pkg/mirror": {module + "internal/capool",
 		"github.com/google/go-containerregistry/", "github.com/docker/cli/cli/config", "golang.org/x/sync/"},
-	"pkg/mirror/verify": {"github.com/google/go-containerregistry/", "github.com/sigstore/"},
+	"pkg/mirror/verify": {module + "pkg/mirror", module + "pkg/imagemap", "github.com/google/go-containerregistry/", "github.com/sigstore/"},
+	"pkg/syncer": {module + "pkg/imagemap", module + "pkg/inventory", module + "pkg/mirror", module + "pkg/mirror/verify",
+		module + "pkg/plan", module + "pkg/sdr", module + "pkg/store"},
 	"pkg/store": {module + "pkg/imagemap", module + "internal/capool",
 		"gocloud.dev/", "cloud.google.com/go/storage", "github.com/Azure/azure-sdk-for-go/sdk/", "github.com/aws/aws-sdk-go-v2/",
 		"github.com/aws/smithy-go", "github.com/googleapis/gax-go/", "golang.org/x/oauth2/", "google.golang.org/api/", "github.com/pmezard/go-difflib/", "sigs.k8s.io/yaml"},

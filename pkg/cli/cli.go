@@ -112,12 +112,12 @@ and kubeconfig come from Helm), or as kubectl-sdr_mirror directly.`,
 	mustComplete(root.RegisterFlagCompletionFunc("color", cobra.FixedCompletions(ui.ColorModes, cobra.ShellCompDirectiveNoFileComp)))
 
 	root.AddCommand(
-		synccmd.NewSyncCommand(f),
-		synccmd.NewDiffCommand(f, func(code int) error { return &ExitCodeError{Code: code} }),
+		synccmd.NewCmdSync(f, nil),
+		synccmd.NewCmdDiff(f, func(code int) error { return &ExitCodeError{Code: code} }, nil),
 		resolve.NewCmdResolve(f, nil),
 		mapcmd.NewCmdMap(f),
 		version.NewCmdVersion(f, nil),
-		images.NewCommand(f),
+		images.NewCmdImages(f, nil),
 		verifycmd.NewCmdVerify(f, nil),
 		copycmd.NewCmdCopy(f, nil),
 		cronjob.NewCmdCronJob(f, nil),

@@ -111,7 +111,7 @@ func (o *Options) Validate() error {
 func (o *Options) Run(ctx context.Context) error {
 	es := o.f.ErrStyles()
 	progress := ui.NewProgress(o.f.IO.ErrOut, es, ui.IsTerminal(o.f.IO.ErrOut), len(o.Pairs))
-	c, err := mirror.New(append(o.opts, mirror.WithProgress(func(e mirror.Event) { Render(progress, e) }))...)
+	c, err := mirror.New(append(o.opts, mirror.WithProgress(func(e mirror.Event) { factory.RenderProgress(progress, e) }))...)
 	if err != nil {
 		return err
 	}
@@ -152,28 +152,4 @@ func (o *Options) Run(ctx context.Context) error {
 		return copyErr
 	}
 	return fmt.Errorf("%d of %d images failed to copy (each error is above); rerun to finish, completed images are skipped", failed, len(rep.Images))
-}
-
-// Render draws one copy engine event on p; sync uses it too.
-func Render(p *ui.Progress, e mirror.Event) {
-	switch e.Kind {
-	case mirror.ImageStarted:
-		p.AddTotal(e.Total)
-	case mirror.BlobBytes:
-		p.Advance(e.Bytes)
-	case mirror.ImageCopied:
-		p.Done(ui.ProgressOK, fmt.Sprintf("copied  %s -> %s (%s)", e.Source, e.Destination, shortDigest(e.Digest)))
-	case mirror.ImageSkipped:
-		p.Done(ui.ProgressSkipped, fmt.Sprintf("present %s -> %s (%s)", e.Source, e.Destination, shortDigest(e.Digest)))
-	case mirror.ImageFailed:
-		p.Done(ui.ProgressFailed, "failed  "+e.Err.Error())
-	case mirror.Warning:
-	}
-}
-
-func shortDigest(d string) string {
-	if len(d) > len("sha256:")+12 {
-		return d[:len("sha256:")+12]
-	}
-	return d
 }

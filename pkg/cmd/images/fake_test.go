@@ -3,6 +3,7 @@ package images_test
 import (
 	"bytes"
 	"context"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/images"
 )
+
+var update = flag.Bool("update", false, "rewrite the golden files")
 
 func TestFlagsToOptions(t *testing.T) {
 	for _, tc := range []struct {

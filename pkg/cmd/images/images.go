@@ -29,9 +29,6 @@ type Options struct {
 	cluster inventory.Cluster
 }
 
-// NewCommand returns the images command.
-func NewCommand(f *factory.Factory) *cobra.Command { return NewCmdImages(f, nil) }
-
 // NewCmdImages returns the images command; runF, when set, is called with
 // the validated options instead of running them (tests use it).
 func NewCmdImages(f *factory.Factory, runF func(*Options) error) *cobra.Command {
@@ -165,9 +162,7 @@ func (o *Options) loadMap(ctx context.Context, inst *sdr.Installation) (*imagema
 	if explicit {
 		obj, err = o.Map.Open(ctx, o.f)
 	} else {
-		if o.f.Secrets == nil && inst.Secrets != nil {
-			o.f.Secrets = inst.Secrets
-		}
+		o.f.UseSecrets(inst.Secrets)
 		obj, err = o.Map.OpenSettings(ctx, o.f, inst.Settings)
 	}
 	if err == nil && obj == nil {

@@ -1,10 +1,11 @@
+//go:build integration
+
 package images_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,8 +19,6 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 func TestMain(m *testing.M) { os.Exit(testsdr.Main(m)) }
 

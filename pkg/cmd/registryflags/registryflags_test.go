@@ -31,7 +31,7 @@ func TestFlags(t *testing.T) {
 		{name: "mirror without host", args: []string{"--registry-mirror", "proxy:5000"},
 			want: Flags{Mirrors: []string{"proxy:5000"}}, err: `registry mirror "proxy:5000": want SOURCEHOST=MIRRORHOST`},
 		{name: "two mirrors", args: []string{"--registry-mirror", "docker.io=a:1", "--registry-mirror", "docker.io=b:1"},
-			want: Flags{Mirrors: []string{"docker.io=a:1", "docker.io=b:1"}}, err: "give one --registry-mirror per source host"},
+			want: Flags{Mirrors: []string{"docker.io=a:1", "docker.io=b:1"}}, err: `registry "index.docker.io" has two mirrors, "a:1" and "b:1"`}, // the root command adds the --registry-mirror remedy
 		{name: "unreadable auth file", args: []string{"--registry-auth-file", "/nonexistent/auth.json"},
 			want: Flags{AuthFile: "/nonexistent/auth.json"}, err: "--registry-auth-file"},
 	}

@@ -28,12 +28,6 @@ type DiffOptions struct {
 	DetailedExitCode bool
 }
 
-// NewDiffCommand returns the diff command; exit turns an exit code other
-// than 0 into the error that makes the program exit with it.
-func NewDiffCommand(f *factory.Factory, exit func(code int) error) *cobra.Command {
-	return NewCmdDiff(f, exit, nil)
-}
-
 // NewCmdDiff returns the diff command; runF, when set, is called with the
 // validated options instead of running them (tests use it).
 func NewCmdDiff(f *factory.Factory, exit func(code int) error, runF func(*DiffOptions) error) *cobra.Command {

@@ -196,9 +196,7 @@ func (o *Options) readSettings(ctx context.Context) error {
 			return err
 		}
 		o.inst, o.kube, o.settings = inst, kube, inst.Settings
-		if o.f.Secrets == nil && inst.Secrets != nil {
-			o.f.Secrets = inst.Secrets
-		}
+		o.f.UseSecrets(inst.Secrets)
 	case o.Source.Configured():
 		s, err := o.Source.Settings(&o.SDR, &o.Map)
 		if err != nil {

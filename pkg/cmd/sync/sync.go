@@ -34,9 +34,6 @@ type SyncOptions struct {
 	pruneMax pruneMax
 }
 
-// NewSyncCommand returns the sync command.
-func NewSyncCommand(f *factory.Factory) *cobra.Command { return NewCmdSync(f, nil) }
-
 // NewCmdSync returns the sync command; runF, when set, is called with the
 // validated options instead of running them (tests use it).
 func NewCmdSync(f *factory.Factory, runF func(*SyncOptions) error) *cobra.Command {
