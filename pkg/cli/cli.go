@@ -24,7 +24,7 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
 )
 
-// Exit codes.
+// Exit codes, as docs/exit-codes.md lists them.
 const (
 	ExitOK    = 0
 	ExitError = 1

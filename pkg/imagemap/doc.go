@@ -3,5 +3,6 @@
 // instead of each public Atlan image. It parses the map with line-accurate
 // errors, resolves references exactly as the SDR does, edits the map while
 // keeping comments, key order and unknown keys, validates it, and defines the
-// lock file that records the provenance of each entry.
+// lock file that records the provenance of each entry. The contract is
+// docs/image-map.md.
 package imagemap

@@ -4,5 +4,5 @@
 // objectstore component, the image map key and registry prefix, and, for a
 // Docker/Podman SDR, its config.yaml. Every setting can be overridden, and a
 // setting that cannot be found is an error naming where it was looked for and
-// the flag that supplies it.
+// the flag that supplies it. Where each setting is looked for: docs/settings.md.
 package sdr
