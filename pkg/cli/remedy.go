@@ -15,9 +15,9 @@ var remedies = []struct {
 	is   func(err error) bool
 	text string
 }{
-	{func(err error) bool { _, ok := err.(*mirror.MirrorConflictError); return ok }, ": give one --registry-mirror per source host"},
-	{func(err error) bool { return err == store.ErrNoObjectKey }, "; pass --image-map-path"}, //nolint:errorlint // the cause itself, not what wraps it
-	{func(err error) bool { _, ok := err.(*sdr.ChartPatternError); return ok }, "; fix --sdr-chart"},
+	{func(err error) bool { _, ok := err.(*mirror.ConflictError); return ok }, ": give one --registry-mirror per source host"}, //nolint:errorlint // the cause itself: walk visits what wraps it
+	{func(err error) bool { return err == store.ErrNoObjectKey }, "; pass --image-map-path"},                                   //nolint:errorlint // the cause itself, not what wraps it
+	{func(err error) bool { _, ok := err.(*sdr.ChartPatternError); return ok }, "; fix --sdr-chart"},                           //nolint:errorlint // as above
 }
 
 // withRemedies returns msg, err's message, with the remedy of every cause

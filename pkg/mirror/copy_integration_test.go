@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/testenv"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 )

@@ -48,14 +48,14 @@ var ErrAuth = errors.New("registry refused the credentials")
 // source, left alone without WithOverwrite.
 var ErrDrift = errors.New("destination holds a different image")
 
-// MirrorConflictError is a source registry given two different mirrors;
+// ConflictError is a source registry given two different mirrors;
 // one must be chosen.
-type MirrorConflictError struct {
+type ConflictError struct {
 	Registry      string
 	First, Second string
 }
 
-func (e *MirrorConflictError) Error() string {
+func (e *ConflictError) Error() string {
 	return fmt.Sprintf("registry %q has two mirrors, %q and %q", e.Registry, e.First, e.Second)
 }
 

@@ -128,7 +128,7 @@ func WithMirrors(mirrors map[string]string) Option {
 				return fmt.Errorf("registry mirror %q=%q: want SOURCEHOST=MIRRORHOST", src, m)
 			}
 			if prev, ok := o.mirrors[src]; ok && prev != m {
-				return &MirrorConflictError{Registry: src, First: prev, Second: m}
+				return &ConflictError{Registry: src, First: prev, Second: m}
 			}
 			o.mirrors[src] = m
 		}
@@ -147,7 +147,7 @@ func ParseMirrors(pairs []string) (map[string]string, error) {
 			return nil, fmt.Errorf("registry mirror %q: want SOURCEHOST=MIRRORHOST, such as docker.io=proxy.internal:5000", p)
 		}
 		if prev, ok := out[src]; ok && prev != m {
-			return nil, &MirrorConflictError{Registry: src, First: prev, Second: m}
+			return nil, &ConflictError{Registry: src, First: prev, Second: m}
 		}
 		out[src] = m
 	}

@@ -22,9 +22,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
-	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/capool"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/s3blob"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/capool"
 )
 
 // s3Provider is Amazon S3 and S3-compatible servers; versions are ETags.

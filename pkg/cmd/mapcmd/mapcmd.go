@@ -95,7 +95,7 @@ func NewCmdGet(f *factory.Factory, loc *factory.MapLocation, runF func(*GetOptio
 				return err
 			}
 			if err := o.Validate(); err != nil {
-				o.obj.Close()
+				_ = o.obj.Close()
 				return err
 			}
 			if runF != nil {
@@ -190,7 +190,7 @@ not know. Each problem is printed with its line; the exit code is 1 when there i
 				return err
 			}
 			if err := o.Validate(); err != nil {
-				o.obj.Close()
+				_ = o.obj.Close()
 				return err
 			}
 			if runF != nil {
@@ -284,7 +284,7 @@ does not exist.`,
 				return err
 			}
 			if err := o.Validate(); err != nil {
-				o.obj.Close()
+				_ = o.obj.Close()
 				return err
 			}
 			if runF != nil {
@@ -396,7 +396,7 @@ func NewCmdRemove(f *factory.Factory, loc *factory.MapLocation, runF func(*Remov
 				return err
 			}
 			if err := o.Validate(); err != nil {
-				o.obj.Close()
+				_ = o.obj.Close()
 				return err
 			}
 			if runF != nil {

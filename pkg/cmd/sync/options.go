@@ -182,7 +182,7 @@ func (o *Options) Complete(ctx context.Context) error {
 // close closes the map Complete opened.
 func (o *Options) close() {
 	if o.mapObj != nil {
-		o.mapObj.Close()
+		_ = o.mapObj.Close()
 	}
 }
 

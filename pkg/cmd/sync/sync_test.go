@@ -86,7 +86,7 @@ func (fx *fixture) readMap(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fx.normalize(string(b))
+	return fx.normalise(string(b))
 }
 
 // expand replaces REG with the registry's address.
@@ -94,9 +94,9 @@ func (fx *fixture) expand(s string) string { return strings.ReplaceAll(s, "REG",
 
 var port = regexp.MustCompile(`127\.0\.0\.1:[0-9]+`)
 
-// normalize hides the bucket's directory and the registry's port, keeping
+// normalise hides the bucket's directory and the registry's port, keeping
 // the text's width.
-func (fx *fixture) normalize(s string) string {
+func (fx *fixture) normalise(s string) string {
 	s = strings.ReplaceAll(s, fx.dir, "/BUCKET")
 	return port.ReplaceAllStringFunc(s, func(m string) string {
 		return "127.0.0.1:" + strings.Repeat("X", len(m)-len("127.0.0.1:"))
@@ -104,7 +104,7 @@ func (fx *fixture) normalize(s string) string {
 }
 
 // run runs the command line, REG expanded, and returns stdout and stderr
-// normalized, and the exit code.
+// normalised, and the exit code.
 func (fx *fixture) run(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
@@ -117,7 +117,7 @@ func (fx *fixture) run(t *testing.T, args ...string) (string, string, int) {
 		args[i] = fx.expand(args[i])
 	}
 	code := cli.Run(context.Background(), f, args)
-	return fx.normalize(out.String()), fx.normalize(errOut.String()), code
+	return fx.normalise(out.String()), fx.normalise(errOut.String()), code
 }
 
 // bucketArgs are the flags of a run with no cluster: the registry, the
@@ -248,7 +248,7 @@ func TestLatestReleases(t *testing.T) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, fx.expand(`{"releases":[
+		_, _ = io.WriteString(w, fx.expand(`{"releases":[
   {"app_id":"1","app_name":"postgres","version":"2.0.1","version_id":"v1","image":"REG/atlanhq/atlan-c:1"},
   {"app_id":"2","app_name":"mysql","version":"8.0.0","version_id":"v2","image":"REG/atlanhq/atlan-a:1"},
   {"app_id":"3","app_name":"other","version":"1","version_id":"v3","image":"quay.io/other/x:1"}]}`))
