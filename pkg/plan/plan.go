@@ -88,6 +88,19 @@ func (p *Plan) Count(e Exit) int {
 	return n
 }
 
+// Unfixable counts the images a sync leaves not ok: not in sync, and in a
+// state sync does no work for (given overwrite). A dry run exits by it, as
+// the real run would.
+func (p *Plan) Unfixable(overwrite bool) int {
+	n := 0
+	for _, it := range p.Images {
+		if it.State.Rule().Exit != InSync && !it.State.NeedsWork(overwrite) {
+			n++
+		}
+	}
+	return n
+}
+
 type options struct {
 	target   string
 	keepPath bool

@@ -156,3 +156,13 @@ func TestPruneKeepsSeen(t *testing.T) {
 		t.Errorf("stale = %+v, want 4 entries", p.Stale)
 	}
 }
+
+func TestUnfixable(t *testing.T) {
+	p := &Plan{Images: []Item{{State: OK}, {State: Unmapped}, {State: Missing}, {State: Drift}, {State: Unverified}, {State: Error}, {State: Unchecked}}}
+	if got := p.Unfixable(false); got != 3 {
+		t.Errorf("Unfixable(false) = %d, want 3 (drift, unverified, error)", got)
+	}
+	if got := p.Unfixable(true); got != 2 {
+		t.Errorf("Unfixable(true) = %d, want 2 (unverified, error)", got)
+	}
+}

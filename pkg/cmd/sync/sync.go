@@ -51,7 +51,7 @@ An image that fails verification is never copied or mapped; drift is copied only
 --overwrite; stale entries are removed only with --prune, never when no image is needed
 at all, and no more than --prune-max of them unless --confirm-prune is given. The map never gains an entry
 for an image that is not in the destination with the source's digest. The exit code is
-1 when any needed image is not ok at the end.`,
+1 when any needed image is not ok at the end; --dry-run exits as the real run would.`,
 		Example: strings.ReplaceAll(`  # The SDR in namespace atlan and the newest releases
   ATLAN_API_TOKEN=... NAME sync -n atlan --atlan-url https://acme.atlan.com
 
@@ -157,7 +157,12 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		return o.pruneError(run, applyErr)
 	}
 	if o.DryRun {
-		return nil
+		// Exit as the real run would: what sync would copy and map counts
+		// as done, what it cannot fix fails.
+		if n := p.Unfixable(o.Overwrite); n > 0 {
+			return fmt.Errorf("%d of %d needed images would not be ok after sync (see the state column); none of them would be added to the map", n, len(p.Images))
+		}
+		return skippedError(run)
 	}
 	if n := p.Count(plan.WorkToDo) + p.Count(plan.Failed); n > 0 {
 		return fmt.Errorf("%d of %d needed images are not ok (see the state column); none of them was added to the map", n, len(p.Images))

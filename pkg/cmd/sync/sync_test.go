@@ -223,12 +223,17 @@ func TestSync(t *testing.T) {
 	}
 }
 
+// TestSyncDryRun: a dry run writes nothing and exits as the real run
+// would: 1 for the drift that sync leaves without --overwrite, 0 with it.
 func TestSyncDryRun(t *testing.T) {
 	fx := everyState(t)
 	before := fx.readMap(t)
 	out, errOut, code := fx.run(t, append([]string{"sync", "--dry-run", "--verify=false", "--images-file", "-"}, fx.bucketArgs()...)...)
-	if code != 0 {
-		t.Fatalf("sync --dry-run: exit %d, stderr %q", code, errOut)
+	if code != 1 || !strings.Contains(errOut, "error: 1 of 4 needed images would not be ok after sync") {
+		t.Fatalf("sync --dry-run with drift: exit %d, stderr %q; want 1 and the count", code, errOut)
+	}
+	if _, errOut, code := fx.run(t, append([]string{"sync", "--dry-run", "--overwrite", "--verify=false", "--images-file", "-"}, fx.bucketArgs()...)...); code != 0 {
+		t.Fatalf("sync --dry-run --overwrite: exit %d, stderr %q; want 0", code, errOut)
 	}
 	golden(t, "sync-dry-run.golden", out)
 	golden(t, "sync-dry-run-stderr.golden", errOut)
