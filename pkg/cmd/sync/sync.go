@@ -49,9 +49,10 @@ writers.
 
 An image that fails verification is never copied or mapped; drift is copied only with
 --overwrite; stale entries are removed only with --prune, never when no image is needed
-at all, and no more than --prune-max of them unless --confirm-prune is given. The map never gains an entry
-for an image that is not in the destination with the source's digest. The exit code is
-1 when any needed image is not ok at the end; --dry-run exits as the real run would.`,
+at all, and no more than --prune-max of them unless --confirm-prune is given. The map
+never gains an entry for an image that is not in the destination with the source's
+digest. The exit code is 1 when any needed image is not ok at the end; --dry-run exits
+as the real run would.`,
 		Example: strings.ReplaceAll(`  # The SDR in namespace atlan and the newest releases
   ATLAN_API_TOKEN=... NAME sync -n atlan --atlan-url https://acme.atlan.com
 
