@@ -90,19 +90,7 @@ func NewCmdGet(f *factory.Factory, loc *factory.MapLocation, runF func(*GetOptio
   # The stored file itself, comments included
   NAME map get --bucket file:///srv/sdr --image-map-path sdr/image-map.yaml --raw`, "NAME", f.Name),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(cmd.Context()); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				_ = o.obj.Close()
-				return err
-			}
-			if runF != nil {
-				return runF(o)
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return runVerb(cmd.Context(), o, runF) },
 	}
 	cmd.Flags().BoolVar(&o.Raw, "raw", false, "print the stored map as it is, comments included")
 	return cmd
@@ -118,6 +106,8 @@ func (o *GetOptions) Complete(ctx context.Context) error {
 // Validate has nothing left to check: the location flags are checked as
 // the map is opened.
 func (o *GetOptions) Validate() error { return nil }
+
+func (o *GetOptions) object() store.Object { return o.obj }
 
 // Run prints the map.
 func (o *GetOptions) Run(ctx context.Context) error {
@@ -185,19 +175,7 @@ tag or digest (the SDR appends the source tag to it), and release: fields the SD
 not know. Each problem is printed with its line; the exit code is 1 when there is any.`,
 		Example: strings.ReplaceAll(`  NAME map validate --map image-map.yaml`, "NAME", f.Name),
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(cmd.Context()); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				_ = o.obj.Close()
-				return err
-			}
-			if runF != nil {
-				return runF(o)
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runVerb(cmd.Context(), o, runF) },
 	}
 }
 
@@ -211,6 +189,8 @@ func (o *ValidateOptions) Complete(ctx context.Context) error {
 // Validate has nothing left to check: the location flags are checked as
 // the map is opened.
 func (o *ValidateOptions) Validate() error { return nil }
+
+func (o *ValidateOptions) object() store.Object { return o.obj }
 
 // Run validates and reports.
 func (o *ValidateOptions) Run(ctx context.Context) error {
@@ -280,17 +260,7 @@ does not exist.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Source, o.Destination = args[0], args[1]
-			if err := o.Complete(cmd.Context()); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				_ = o.obj.Close()
-				return err
-			}
-			if runF != nil {
-				return runF(o)
-			}
-			return o.Run(cmd.Context())
+			return runVerb(cmd.Context(), o, runF)
 		},
 	}
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "print the change to the map as a unified diff and write nothing")
@@ -308,6 +278,8 @@ func (o *SetOptions) Complete(ctx context.Context) error {
 // the map is opened; the entry is checked against the map
 // it goes into, in Run.
 func (o *SetOptions) Validate() error { return nil }
+
+func (o *SetOptions) object() store.Object { return o.obj }
 
 // Run edits the map.
 func (o *SetOptions) Run(ctx context.Context) error {
@@ -392,17 +364,7 @@ func NewCmdRemove(f *factory.Factory, loc *factory.MapLocation, runF func(*Remov
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Source = args[0]
-			if err := o.Complete(cmd.Context()); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				_ = o.obj.Close()
-				return err
-			}
-			if runF != nil {
-				return runF(o)
-			}
-			return o.Run(cmd.Context())
+			return runVerb(cmd.Context(), o, runF)
 		},
 	}
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "print the change to the map as a unified diff and write nothing")
@@ -419,6 +381,8 @@ func (o *RemoveOptions) Complete(ctx context.Context) error {
 // Validate has nothing left to check: the location flags are checked as
 // the map is opened.
 func (o *RemoveOptions) Validate() error { return nil }
+
+func (o *RemoveOptions) object() store.Object { return o.obj }
 
 // Run edits the map.
 func (o *RemoveOptions) Run(ctx context.Context) error {
@@ -448,6 +412,30 @@ func (o *RemoveOptions) Run(ctx context.Context) error {
 		_, err := fmt.Fprintf(w, "%s %s from %q\n", s.Warn.Render("removed"), o.Source, obj.URL())
 		return err
 	})
+}
+
+// verb is the lifecycle every map verb's options follow.
+type verb interface {
+	Complete(ctx context.Context) error
+	Validate() error
+	Run(ctx context.Context) error
+	object() store.Object
+}
+
+// runVerb completes and validates o, then hands it to runF (tests) or runs
+// it. Run closes the map Complete opened; a failed Validate closes it here.
+func runVerb[O verb](ctx context.Context, o O, runF func(O) error) error {
+	if err := o.Complete(ctx); err != nil {
+		return err
+	}
+	if err := o.Validate(); err != nil {
+		_ = o.object().Close()
+		return err
+	}
+	if runF != nil {
+		return runF(o)
+	}
+	return o.Run(ctx)
 }
 
 func plural(n int) string {
