@@ -5,7 +5,12 @@ package depcheck
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -20,18 +25,19 @@ var frontEnd = []string{"pkg/cmd", "pkg/cli", "pkg/ui"}
 // allowed lists, per domain package, the non-standard imports it may have:
 // packages of this module by exact path, others by module prefix.
 var allowed = map[string][]string{
+	"pkg/setting":  {},
 	"pkg/imagemap": {"github.com/google/go-containerregistry/pkg/name", "go.yaml.in/yaml/"},
-	"pkg/inventory": {module + "pkg/imagemap", module + "pkg/sdr", "k8s.io/apimachinery/pkg/labels", "k8s.io/client-go/kubernetes",
+	"pkg/inventory": {module + "pkg/setting", module + "pkg/imagemap", module + "pkg/sdr", "k8s.io/apimachinery/pkg/labels", "k8s.io/client-go/kubernetes",
 		"helm.sh/helm/v3/pkg/release", "helm.sh/helm/v3/pkg/releaseutil", "sigs.k8s.io/yaml"},
-	"pkg/sdr": {module + "pkg/imagemap", module + "pkg/store",
+	"pkg/sdr": {module + "pkg/setting", module + "pkg/imagemap", module + "pkg/store",
 		"helm.sh/helm/v3/pkg/", "k8s.io/apimachinery/", "k8s.io/client-go/", "sigs.k8s.io/yaml"},
-	"pkg/plan": {module + "pkg/imagemap", module + "pkg/inventory", module + "pkg/mirror", module + "pkg/store"},
-	"pkg/mirror": {module + "internal/capool",
+	"pkg/plan": {module + "pkg/setting", module + "pkg/imagemap", module + "pkg/inventory", module + "pkg/mirror", module + "pkg/store"},
+	"pkg/mirror": {module + "pkg/setting", module + "internal/capool",
 		"github.com/google/go-containerregistry/", "github.com/docker/cli/cli/config", "golang.org/x/sync/"},
-	"pkg/mirror/verify": {module + "pkg/mirror", module + "pkg/imagemap", "github.com/google/go-containerregistry/", "github.com/sigstore/"},
-	"pkg/syncer": {module + "pkg/imagemap", module + "pkg/inventory", module + "pkg/mirror", module + "pkg/mirror/verify",
+	"pkg/mirror/verify": {module + "pkg/setting", module + "pkg/mirror", module + "pkg/imagemap", "github.com/google/go-containerregistry/", "github.com/sigstore/"},
+	"pkg/syncer": {module + "pkg/setting", module + "pkg/imagemap", module + "pkg/inventory", module + "pkg/mirror", module + "pkg/mirror/verify",
 		module + "pkg/plan", module + "pkg/sdr", module + "pkg/store"},
-	"pkg/store": {module + "pkg/imagemap", module + "internal/capool",
+	"pkg/store": {module + "pkg/setting", module + "pkg/imagemap", module + "internal/capool",
 		"gocloud.dev/", "cloud.google.com/go/storage", "github.com/Azure/azure-sdk-for-go/sdk/", "github.com/aws/aws-sdk-go-v2/",
 		"github.com/aws/smithy-go", "github.com/googleapis/gax-go/", "golang.org/x/oauth2/", "google.golang.org/api/", "github.com/pmezard/go-difflib/", "sigs.k8s.io/yaml"},
 }
@@ -49,13 +55,15 @@ var forbidden = []string{
 
 type pkg struct {
 	ImportPath string
+	Dir        string
+	GoFiles    []string
 	Imports    []string
 	Deps       []string
 }
 
 func list(t *testing.T) []pkg {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-json=ImportPath,Imports,Deps", module+"pkg/...").Output()
+	out, err := exec.Command("go", "list", "-json=ImportPath,Dir,GoFiles,Imports,Deps", module+"pkg/...").Output()
 	if err != nil {
 		t.Fatalf("go list %spkg/...: %v", module, err)
 	}
@@ -129,6 +137,39 @@ func TestDomainImports(t *testing.T) {
 	for rel := range allowed {
 		if !seen[rel] {
 			t.Errorf("allowlist names %s, which go list does not find: remove it", rel)
+		}
+	}
+}
+
+// flagName is a command-line flag written into a string: "--target",
+// "pass -n".
+var flagName = regexp.MustCompile(`(^|[\s(/,])(--[a-z][a-z-]+|-[nA])\b`)
+
+// TestDomainNamesNoFlags: no string in a domain package's code names a flag.
+// A domain error names the setting that fixes it with pkg/setting, and the
+// command layer spells it (as a flag, in this tool).
+func TestDomainNamesNoFlags(t *testing.T) {
+	for _, p := range list(t) {
+		rel := strings.TrimPrefix(p.ImportPath, module)
+		if isFrontEnd(rel) {
+			continue
+		}
+		for _, name := range p.GoFiles {
+			path := filepath.Join(p.Dir, name)
+			file, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(file, func(n ast.Node) bool {
+				lit, ok := n.(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					return true
+				}
+				if m := flagName.FindStringSubmatch(lit.Value); m != nil {
+					t.Errorf("%s/%s: %s names the flag %s; name a setting.Name instead", rel, name, lit.Value, m[2])
+				}
+				return true
+			})
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // FileOrigin is an images file: one reference per line, or standard input.
@@ -13,7 +15,7 @@ type FileOrigin struct{}
 func (FileOrigin) Name() string { return "file" }
 
 // DefaultWhen is when an images file is given.
-func (FileOrigin) DefaultWhen() string { return "when --images-file is set" }
+func (FileOrigin) DefaultWhen() string { return "when " + setting.ImagesFile.String() + " is set" }
 
 // Default reports whether an images file is given.
 func (FileOrigin) Default(in Input) bool { return in.ImagesFile != "" }
@@ -24,7 +26,7 @@ func (FileOrigin) Needs(_ context.Context, in Input) (Found, error) {
 	if in.ImagesFile != "-" {
 		f, err := os.Open(in.ImagesFile)
 		if err != nil {
-			return Found{}, fmt.Errorf("reading --images-file: %w", err)
+			return Found{}, fmt.Errorf("reading %s: %w", setting.ImagesFile, err)
 		}
 		defer f.Close()
 		r = f

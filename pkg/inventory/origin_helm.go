@@ -2,12 +2,13 @@ package inventory
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // HelmOrigin is the images in the rendered manifests and hooks of the SDR
@@ -26,7 +27,7 @@ func (HelmOrigin) Default(in Input) bool { return in.UsesCluster }
 // Needs reads the releases of in.Cluster.
 func (HelmOrigin) Needs(ctx context.Context, in Input) (Found, error) {
 	if in.Cluster == nil {
-		return Found{}, errors.New("--from helm needs the SDR's cluster: drop --config/--values")
+		return Found{}, fmt.Errorf("%s helm needs the SDR's cluster: drop %s/%s", setting.From, setting.Config, setting.Values)
 	}
 	inv := New()
 	if err := inv.AddCluster(ctx, *in.Cluster); err != nil {

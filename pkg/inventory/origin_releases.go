@@ -2,8 +2,10 @@ package inventory
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"net/http"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // ReleasesOrigin is what the next hourly reconcile will want: the image of
@@ -14,7 +16,7 @@ type ReleasesOrigin struct{}
 func (ReleasesOrigin) Name() string { return "latest-releases" }
 
 // DefaultWhen is when a tenant URL is given.
-func (ReleasesOrigin) DefaultWhen() string { return "when --atlan-url is set" }
+func (ReleasesOrigin) DefaultWhen() string { return "when " + setting.AtlanURL.String() + " is set" }
 
 // Default reports whether a tenant URL is given.
 func (ReleasesOrigin) Default(in Input) bool { return in.AtlanURL != "" }
@@ -23,7 +25,7 @@ func (ReleasesOrigin) Default(in Input) bool { return in.AtlanURL != "" }
 // returned as skipped.
 func (ReleasesOrigin) Needs(ctx context.Context, in Input) (Found, error) {
 	if in.AtlanURL == "" {
-		return Found{}, errors.New("--from latest-releases needs --atlan-url https://<tenant>.atlan.com (or ATLAN_URL)")
+		return Found{}, fmt.Errorf("%s latest-releases needs %s https://<tenant>.atlan.com (or ATLAN_URL)", setting.From, setting.AtlanURL)
 	}
 	c, err := NewReleasesClient(in.AtlanURL, WithToken(in.Token), WithAllowedSources(in.AllowedSources),
 		WithHTTPClient(&http.Client{Timeout: in.Timeout}))

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // LatestReleasesPath is the endpoint, under the tenant URL, that announces
@@ -100,7 +101,7 @@ func WithAllowedSources(prefixes []string) ReleasesOption {
 	return func(c *ReleasesClient) error {
 		for _, p := range prefixes {
 			if _, err := imagemap.ParseReference(strings.TrimSuffix(p, "/") + "/x"); err != nil || p == "" {
-				return fmt.Errorf("--allowed-source %q: want a registry and path prefix such as docker.io/atlanhq", p)
+				return fmt.Errorf("%s %q: want a registry and path prefix such as docker.io/atlanhq", setting.AllowedSource, p)
 			}
 		}
 		c.allowed = prefixes
@@ -118,13 +119,13 @@ func withBackoff(f func(int) time.Duration) ReleasesOption {
 func NewReleasesClient(atlanURL string, opts ...ReleasesOption) (*ReleasesClient, error) {
 	u, err := url.Parse(atlanURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("--atlan-url %q: want the tenant URL, such as https://<tenant>.atlan.com", atlanURL)
+		return nil, fmt.Errorf("%s %q: want the tenant URL, such as https://<tenant>.atlan.com", setting.AtlanURL, atlanURL)
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("--atlan-url %q: give only scheme and host (the token comes from ATLAN_API_TOKEN)", u.Redacted())
+		return nil, fmt.Errorf("%s %q: give only scheme and host (the token comes from ATLAN_API_TOKEN)", setting.AtlanURL, u.Redacted())
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("--atlan-url %q: use https; plain http is accepted only for a loopback address", atlanURL)
+		return nil, fmt.Errorf("%s %q: use https; plain http is accepted only for a loopback address", setting.AtlanURL, atlanURL)
 	}
 	c := &ReleasesClient{
 		base:     u,
@@ -210,7 +211,7 @@ func ParseReleases(body []byte, allowed []string) ([]Release, []Skipped, error) 
 			continue
 		}
 		if !Allowed(ref, allowed) {
-			skip(fmt.Sprintf("registry not allowed (allowed: %s; see --allowed-source)", strings.Join(allowed, ", ")))
+			skip(fmt.Sprintf("registry not allowed (allowed: %s; see %s)", strings.Join(allowed, ", "), setting.AllowedSource))
 			continue
 		}
 		out = append(out, r)
@@ -288,7 +289,7 @@ func (c *ReleasesClient) once(ctx context.Context) ([]byte, time.Duration, error
 		return nil, noRetry, fmt.Errorf("fetching %s: %s", c.URL(), resp.Status)
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "" && !strings.Contains(ct, "json") {
-		return nil, noRetry, fmt.Errorf("fetching %s: response is %q, not JSON; check --atlan-url", c.URL(), ct)
+		return nil, noRetry, fmt.Errorf("fetching %s: response is %q, not JSON; check %s", c.URL(), ct, setting.AtlanURL)
 	}
 	if resp.ContentLength > c.maxBytes {
 		return nil, noRetry, fmt.Errorf("fetching %s: response of %d bytes is over the %d-byte limit", c.URL(), resp.ContentLength, c.maxBytes)

@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // Copier copies images between registries. It is safe for one Copy at a
@@ -191,7 +193,7 @@ func (c *Copier) copyImage(ctx context.Context, p Pair, enterCopy func() error) 
 			return res
 		}
 		if !c.o.overwrite {
-			return c.fail(p, fmt.Errorf("destination has digest %s, the source %s: pass --overwrite to replace it: %w", in.have.Digest, want, ErrDrift))
+			return c.fail(p, fmt.Errorf("destination has digest %s, the source %s: pass %s to replace it: %w", in.have.Digest, want, setting.Overwrite, ErrDrift))
 		}
 	}
 

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/capool"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // side names the registry an error came from, so the operator knows whose
@@ -31,14 +32,16 @@ func (s side) wrap(what string, err error) error {
 		if te.StatusCode == http.StatusForbidden {
 			verb = "access denied"
 		}
-		return fmt.Errorf("%s registry %q: %s (%s): log in with 'docker login %s', or pass --registry-auth-file: %w",
-			s.role, s.host, verb, what, s.host, ErrAuth)
+		return fmt.Errorf("%s registry %q: %s (%s): log in with 'docker login %s', or pass %s: %w",
+			s.role, s.host, verb, what, s.host, setting.RegistryAuthFile, ErrAuth)
 	}
-	return fmt.Errorf("%s on %s registry %q: %w%s", what, s.role, s.host, err, capool.Hint(err, RegistryCARemedy))
+	return fmt.Errorf("%s on %s registry %q: %w%s", what, s.role, s.host, err, capool.Hint(err, RegistryCARemedy()))
 }
 
 // RegistryCARemedy is what trusts a registry's private CA.
-const RegistryCARemedy = "--registry-ca-file (or the host with --insecure-registry)"
+func RegistryCARemedy() string {
+	return fmt.Sprintf("%s (or the host with %s)", setting.RegistryCAFile, setting.InsecureRegistry)
+}
 
 // ErrAuth marks errors where a registry refused the credentials (or their
 // absence).

@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/google"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // Keychain returns the credential sources operators already have, first
@@ -39,7 +41,7 @@ func Keychain(authFile string) (authn.Keychain, error) {
 	if authFile != "" {
 		cf, err := loadConfigFile(authFile)
 		if err != nil {
-			return nil, fmt.Errorf("reading registry auth file %q: %w; pass a docker config.json or podman auth.json to --registry-auth-file", authFile, err)
+			return nil, fmt.Errorf("reading registry auth file %q: %w; pass a docker config.json or podman auth.json to %s", authFile, err, setting.RegistryAuthFile)
 		}
 		kcs = append(kcs, configKeychain{cf})
 	}

@@ -2,7 +2,6 @@ package plan
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // Registry looks at sources and destinations without copying: for each
@@ -144,7 +144,7 @@ func Build(ctx context.Context, needs []inventory.Item, m *imagemap.ImageMap, op
 		opt(&o)
 	}
 	if m == nil && o.target == "" {
-		return nil, errors.New("no image map and no registry prefix: pass --image-map-path (and --bucket), or --target")
+		return nil, fmt.Errorf("no image map and no registry prefix: pass %s (and %s), or %s", setting.ImageMapPath, setting.Bucket, setting.Target)
 	}
 	p := &Plan{Target: o.target, Stale: []StaleEntry{}, Summary: map[State]int{}}
 	if m != nil {
@@ -168,7 +168,7 @@ func Build(ctx context.Context, needs []inventory.Item, m *imagemap.ImageMap, op
 		}
 		if m != nil && res.Rule == imagemap.RuleNone {
 			if o.target == "" {
-				return nil, fmt.Errorf("%q has no map entry and no registry prefix is known to mirror it to: pass --target", it.Source)
+				return nil, fmt.Errorf("%q has no map entry and no registry prefix is known to mirror it to: pass %s", it.Source, setting.Target)
 			}
 			ref, _ := imagemap.ParseReference(it.Source)
 			entry := newEntry(m, ref, o)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // State is where a needed image stands.
@@ -17,7 +19,7 @@ const (
 	Drift      State = "drift"      // destination exists with another digest
 	Unverified State = "unverified" // the source's signature check failed
 	Error      State = "error"      // a registry or auth error
-	Unchecked  State = "unchecked"  // mapped; registries not consulted (--offline)
+	Unchecked  State = "unchecked"  // mapped; registries not consulted (offline)
 )
 
 // Work says whether sync has something to do for a state.
@@ -56,8 +58,10 @@ const (
 // StateRule is everything the commands decide from a state.
 type StateRule struct {
 	State State
-	// Meaning is the line diff's help shows for the state.
+	// Meaning is the line diff's help shows for the state; a %s in it
+	// reads as Setting (see Describe).
 	Meaning  string
+	Setting  setting.Name
 	Work     Work
 	Severity Severity
 	Exit     Exit
@@ -73,13 +77,13 @@ var StateRules = []StateRule{
 		Work: AlwaysWork, Severity: SeverityWarn, Exit: WorkToDo, rank: 4},
 	{State: Missing, Meaning: "mapped, but the destination does not exist (sync copies it)",
 		Work: AlwaysWork, Severity: SeverityWarn, Exit: WorkToDo, rank: 3},
-	{State: Drift, Meaning: "the destination holds another digest (sync copies only with --overwrite)",
+	{State: Drift, Meaning: "the destination holds another digest (sync copies only with %s)", Setting: setting.Overwrite,
 		Work: WorkWithOverwrite, Severity: SeverityBad, Exit: WorkToDo, rank: 2},
 	{State: Unverified, Meaning: "the source's signature check failed (never copied or mapped)",
 		Work: NoWork, Severity: SeverityBad, Exit: WorkToDo, rank: 1},
 	{State: Error, Meaning: "a registry or auth error, with its cause",
 		Work: NoWork, Severity: SeverityBad, Exit: Failed, rank: 0},
-	{State: Unchecked, Meaning: "mapped; registries not consulted (--offline)",
+	{State: Unchecked, Meaning: "mapped; registries not consulted (%s)", Setting: setting.Offline,
 		Work: NoWork, Severity: SeverityWarn, Exit: InSync, rank: 5},
 }
 
@@ -103,6 +107,14 @@ func (s State) Rule() StateRule {
 		}
 	}
 	return StateRule{State: s, Severity: -1, Exit: Failed, rank: len(StateRules)}
+}
+
+// Describe is the rule's meaning with its setting spelled in.
+func (r StateRule) Describe() string {
+	if r.Setting == "" {
+		return r.Meaning
+	}
+	return fmt.Sprintf(r.Meaning, r.Setting)
 }
 
 // NeedsWork reports whether sync verifies, copies or maps an image in this
@@ -129,7 +141,7 @@ func StatesHelp() string {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		fmt.Fprintf(&b, "  %-*s  %s", width, r.State, r.Meaning)
+		fmt.Fprintf(&b, "  %-*s  %s", width, r.State, r.Describe())
 	}
 	return b.String()
 }

@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // DefaultChartPattern matches the SDR orchestrator's chart name: "sdr" as
@@ -172,9 +174,9 @@ func Find(ctx context.Context, kube kubernetes.Interface, opts ...Option) (*Inst
 			}
 		}
 	}
-	how := "--release"
+	how := setting.Release.String()
 	if name == "" && o.overrides.DeploymentName != "" {
-		name, how = DefaultReleasePrefix+o.overrides.DeploymentName, "--deployment-name"
+		name, how = DefaultReleasePrefix+o.overrides.DeploymentName, setting.DeploymentName.String()
 	} else if inst.Flux != nil && o.release == "" {
 		how = fmt.Sprintf("HelmRelease %q", inst.Flux.Namespace+"/"+inst.Flux.Name)
 	}
@@ -195,15 +197,15 @@ func Find(ctx context.Context, kube kubernetes.Interface, opts ...Option) (*Inst
 			}
 		}
 		if len(named) > 1 {
-			return nil, fmt.Errorf("finding the SDR: %w: Helm release %q (from %s) %s%s; pass -n or --storage-namespace to choose",
-				ErrAmbiguous, name, how, where, listing(named))
+			return nil, fmt.Errorf("finding the SDR: %w: Helm release %q (from %s) %s%s; pass %s or %s to choose",
+				ErrAmbiguous, name, how, where, listing(named), setting.Namespace, setting.StorageNamespace)
 		}
 		if len(named) == 1 {
 			inst.Record = named[0]
 		}
 		if inst.Record == nil {
-			return nil, fmt.Errorf("finding the SDR: Helm release %q (from %s) %w %s; check --release, -n, --storage-namespace and HELM_DRIVER",
-				name, how, ErrNotFound, where)
+			return nil, fmt.Errorf("finding the SDR: Helm release %q (from %s) %w %s; check %s, %s, %s and HELM_DRIVER",
+				name, how, ErrNotFound, where, setting.Release, setting.Namespace, setting.StorageNamespace)
 		}
 	} else {
 		var matches []*Record
@@ -216,10 +218,10 @@ func Find(ctx context.Context, kube kubernetes.Interface, opts ...Option) (*Inst
 		case 1:
 			inst.Record = matches[0]
 		case 0:
-			return nil, sentinel{fmt.Errorf("finding the SDR: no Helm release whose chart matches %q %s%s; pass --release (or --sdr-chart, -n, -A, --storage-namespace)",
-				o.chartPattern, where, listing(records)), ErrNotFound}
+			return nil, sentinel{fmt.Errorf("finding the SDR: no Helm release whose chart matches %q %s%s; pass %s (or %s, %s, %s, %s)",
+				o.chartPattern, where, listing(records), setting.Release, setting.SDRChart, setting.Namespace, setting.AllNamespaces, setting.StorageNamespace), ErrNotFound}
 		default:
-			return nil, fmt.Errorf("finding the SDR: %w %s%s; pass --release to choose", ErrAmbiguous, where, listing(matches))
+			return nil, fmt.Errorf("finding the SDR: %w %s%s; pass %s to choose", ErrAmbiguous, where, listing(matches), setting.Release)
 		}
 	}
 
@@ -280,7 +282,7 @@ func (o *options) pickFlux(all []FluxRelease) (*FluxRelease, error) {
 	for i, f := range matches {
 		names[i] = fmt.Sprintf("%s/%s (release %s)", f.Namespace, f.Name, f.ReleaseName)
 	}
-	return nil, fmt.Errorf("finding the SDR: %w: Flux HelmReleases %s; pass --release to choose", ErrAmbiguous, strings.Join(names, ", "))
+	return nil, fmt.Errorf("finding the SDR: %w: Flux HelmReleases %s; pass %s to choose", ErrAmbiguous, strings.Join(names, ", "), setting.Release)
 }
 
 // sentinel is an error that also matches is, without saying so in its text.

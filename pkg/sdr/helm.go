@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // Storage drivers Helm keeps release records with; HELM_DRIVER names one.
@@ -31,7 +33,7 @@ func NormalizeDriver(d string) (string, error) {
 	case "configmap", "configmaps":
 		return DriverConfigMap, nil
 	}
-	return "", fmt.Errorf("helm storage driver %q is not supported: use secret or configmap (HELM_DRIVER, --helm-driver)", d)
+	return "", fmt.Errorf("helm storage driver %q is not supported: use secret or configmap (HELM_DRIVER, %s)", d, setting.HelmDriver)
 }
 
 // Record is one Helm release as stored: the newest revision of a release

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // BlockMode says what sync does with the map's release: block.
@@ -29,7 +30,7 @@ func ParseBlockMode(s string) (BlockMode, error) {
 	case BlockAuto, BlockKeep, BlockRemove:
 		return m, nil
 	}
-	return "", fmt.Errorf("--release-block %q: must be one of auto, keep, remove", s)
+	return "", fmt.Errorf("%s %q: must be one of auto, keep, remove", setting.ReleaseBlock, s)
 }
 
 // Managers of an SDR release.

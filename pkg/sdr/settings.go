@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // ErrNotFound is wrapped by errors for a setting that was looked for and
@@ -41,11 +43,11 @@ const (
 	SettingDeploymentName = "deployment name"
 )
 
-var settingFlags = map[string]string{
-	SettingImageMapPath:   "--image-map-path",
-	SettingTarget:         "--target",
-	SettingObjectStore:    "--bucket",
-	SettingDeploymentName: "--deployment-name",
+var settingFlags = map[string]setting.Name{
+	SettingImageMapPath:   setting.ImageMapPath,
+	SettingTarget:         setting.Target,
+	SettingObjectStore:    setting.Bucket,
+	SettingDeploymentName: setting.DeploymentName,
 }
 
 // Overrides are the flags that replace discovered settings.
@@ -77,10 +79,10 @@ func (s *Settings) looked(setting, where string) {
 }
 
 func (s *Settings) apply(o Overrides) {
-	s.set(SettingImageMapPath, &s.ImageMapPath, o.ImageMapPath, "flag --image-map-path")
-	s.set(SettingTarget, &s.Target, o.Target, "flag --target")
-	s.set(SettingObjectStore, &s.Bucket, o.Bucket, "flag --bucket")
-	s.set(SettingDeploymentName, &s.DeploymentName, o.DeploymentName, "flag --deployment-name")
+	s.set(SettingImageMapPath, &s.ImageMapPath, o.ImageMapPath, "flag "+setting.ImageMapPath.String())
+	s.set(SettingTarget, &s.Target, o.Target, "flag "+setting.Target.String())
+	s.set(SettingObjectStore, &s.Bucket, o.Bucket, "flag "+setting.Bucket.String())
+	s.set(SettingDeploymentName, &s.DeploymentName, o.DeploymentName, "flag "+setting.DeploymentName.String())
 }
 
 // Require returns an error for the first of the named settings that was
@@ -103,7 +105,7 @@ func (s *Settings) Require(settings ...string) error {
 		}
 		where := s.searched[name]
 		if where == "" {
-			where = "nowhere (no SDR release, --values or --config was given)"
+			where = fmt.Sprintf("nowhere (no SDR release, %s or %s was given)", setting.Values, setting.Config)
 		}
 		return fmt.Errorf("%s %w: looked in %s; pass %s", name, ErrNotFound, where, settingFlags[name])
 	}
@@ -259,7 +261,7 @@ func FromDockerConfig(path string, o Overrides) (*Settings, error) {
 			}
 		}
 		if !ok {
-			return nil, fmt.Errorf("reading SDR config %q: objectstore is not a Dapr component (type: bindings.*, metadata: [...]); fix it or pass --bucket", path)
+			return nil, fmt.Errorf("reading SDR config %q: objectstore is not a Dapr component (type: bindings.*, metadata: [...]); fix it or pass %s", path, setting.Bucket)
 		}
 		c.Source = where + " at objectstore"
 		s.ObjectStore = c

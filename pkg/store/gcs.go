@@ -20,6 +20,8 @@ import (
 	"golang.org/x/oauth2/google"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // gcsProvider is Google Cloud Storage; versions are object generations.
@@ -120,7 +122,7 @@ func openGCSURL(ctx context.Context, u *url.URL, o *openOptions) (*blob.Bucket, 
 	} else {
 		creds, err := gcp.DefaultCredentials(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("no application default credentials: %w; configure them, or use --objectstore-component with the service-account key", err)
+			return nil, fmt.Errorf("no application default credentials: %w; configure them, or use %s with the service-account key", err, setting.ObjectstoreComponent)
 		}
 		if client, err = gcp.NewHTTPClient(o.transport(), gcp.CredentialsTokenSource(creds)); err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/capool"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // Option changes how a bucket is reached.
@@ -87,7 +88,7 @@ func tlsHint(err error, customCA bool) string {
 		return ""
 	}
 	if customCA {
-		return "; the server's certificate is signed neither by a CA in --bucket-ca-file nor by one this machine trusts: give the CA that signed it"
+		return "; the server's certificate is signed neither by a CA in " + setting.BucketCAFile.String() + " nor by one this machine trusts: give the CA that signed it"
 	}
-	return capool.Hint(err, "--bucket-ca-file")
+	return capool.Hint(err, setting.BucketCAFile.String())
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // SecretGetter returns one key of a secret the objectstore component refers
@@ -45,8 +47,8 @@ func resolve(ctx context.Context, c *Component, secrets SecretGetter) (*settings
 		v := it.Value
 		if ref := it.SecretKeyRef; ref != nil {
 			if secrets == nil {
-				return nil, fmt.Errorf("objectstore component %q: metadata %q comes from secret %q key %q, and no cluster is available to read it; run against the cluster, or give the bucket with --bucket",
-					c.Name, it.Name, ref.Name, ref.Key)
+				return nil, fmt.Errorf("objectstore component %q: metadata %q comes from secret %q key %q, and no cluster is available to read it; run against the cluster, or give the bucket with %s",
+					c.Name, it.Name, ref.Name, ref.Key, setting.Bucket)
 			}
 			b, err := secrets.GetSecret(ctx, ref.Name, ref.Key)
 			if err != nil {

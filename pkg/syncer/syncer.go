@@ -12,6 +12,7 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/plan"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
 )
 
@@ -148,7 +149,7 @@ func (r *Run) filter(items []inventory.Item) []inventory.Item {
 			continue
 		}
 		r.Ignored = append(r.Ignored, it.Image)
-		r.cfg.log().Debug("not an image to mirror (outside --allowed-source)", "image", it.Image)
+		r.cfg.log().Debug("not an image to mirror (outside "+setting.AllowedSource.String()+")", "image", it.Image)
 	}
 	return out
 }

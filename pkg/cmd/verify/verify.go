@@ -184,7 +184,7 @@ func digestOf(ctx context.Context, r name.Reference, opts []remote.Option) (name
 	}
 	desc, err := remote.Head(r, append(opts, remote.WithContext(ctx))...)
 	if err != nil {
-		return name.Digest{}, fmt.Errorf("resolving the digest of %q: %w%s", r, err, capool.Hint(err, mirror.RegistryCARemedy))
+		return name.Digest{}, fmt.Errorf("resolving the digest of %q: %w%s", r, err, capool.Hint(err, mirror.RegistryCARemedy()))
 	}
 	return r.Context().Digest(desc.Digest.String()), nil
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // check verifies one candidate signature of image against the policy.
@@ -43,7 +45,7 @@ func (v *Verifier) check(image name.Digest, c candidate) (*Result, error) {
 		return &Result{Image: image.String(), Identity: "key " + v.o.keyPath, Layout: c.layout}, nil
 	}
 	if len(c.certPEM) == 0 {
-		return nil, fail(WrongIdentity, "signed with a key, not a certificate; verify with --key")
+		return nil, fail(WrongIdentity, "signed with a key, not a certificate; verify with %s", setting.Key)
 	}
 	cert, chain, err := parseCerts(c.certPEM, c.chainPEM)
 	if err != nil {
@@ -65,7 +67,7 @@ func (v *Verifier) check(image name.Digest, c candidate) (*Result, error) {
 
 func (v *Verifier) checkBundle(image name.Digest, b *bundle.Bundle) (*Result, error) {
 	if v.key != nil {
-		return nil, &Failure{Image: image.String(), Reason: WrongIdentity, Detail: "Sigstore bundle signatures are keyless; verify with --certificate-identity"}
+		return nil, &Failure{Image: image.String(), Reason: WrongIdentity, Detail: "Sigstore bundle signatures are keyless; verify with " + setting.CertIdentity.String()}
 	}
 	vc, err := b.VerificationContent()
 	if err != nil || vc.Certificate() == nil {

@@ -12,6 +12,8 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature/kms"
 	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
 
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
+
 	// The KMS providers --key accepts, as cosign does.
 	_ "github.com/sigstore/sigstore/pkg/signature/kms/aws"
 	_ "github.com/sigstore/sigstore/pkg/signature/kms/azure"
@@ -28,7 +30,7 @@ func loadKey(ctx context.Context, ref string) (signature.Verifier, error) {
 	if strings.Contains(ref, "://") {
 		sv, err := kms.Get(ctx, ref, crypto.SHA256)
 		if err != nil {
-			return nil, fmt.Errorf("reading public key %q from its KMS (--key takes a PEM file or a %s URI): %w", ref, kmsSchemes, err)
+			return nil, fmt.Errorf("reading public key %q from its KMS (%s takes a PEM file or a %s URI): %w", ref, setting.Key, kmsSchemes, err)
 		}
 		pub, err := sv.PublicKey(sigopts.WithContext(ctx))
 		if err != nil {

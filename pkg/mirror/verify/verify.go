@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // Atlan's signing identity: images are signed keyless by this GitHub
@@ -138,7 +140,7 @@ func New(ctx context.Context, opts ...Option) (*Verifier, error) {
 	}
 	if o.keyPath != "" {
 		if o.identity != "" || o.identityRE != "" || o.issuer != "" || o.issuerRE != "" {
-			return nil, errors.New("--key and --certificate-identity/--certificate-oidc-issuer exclude each other: a key signature has no identity")
+			return nil, fmt.Errorf("%s and %s/%s exclude each other: a key signature has no identity", setting.Key, setting.CertIdentity, setting.CertOIDCIssuer)
 		}
 		if v.key, err = loadKey(ctx, o.keyPath); err != nil {
 			return nil, err
@@ -168,7 +170,7 @@ func New(ctx context.Context, opts ...Option) (*Verifier, error) {
 	default:
 		tr, err := root.FetchTrustedRoot()
 		if err != nil {
-			return nil, fmt.Errorf("fetching the Sigstore public-good trusted root (pass --trusted-root FILE to verify offline): %w", err)
+			return nil, fmt.Errorf("fetching the Sigstore public-good trusted root (pass %s FILE to verify offline): %w", setting.TrustedRoot, err)
 		}
 		v.material = tr
 	}
@@ -243,12 +245,12 @@ func newIdentityMatcher(identity, identityRE, issuer, issuerRE string) (*identit
 	var err error
 	if identityRE != "" {
 		if m.identityRE, err = regexp.Compile(identityRE); err != nil {
-			return nil, fmt.Errorf("--certificate-identity-regexp %q: %w", identityRE, err)
+			return nil, fmt.Errorf("%s %q: %w", setting.CertIdentityRegexp, identityRE, err)
 		}
 	}
 	if issuerRE != "" {
 		if m.issuerRE, err = regexp.Compile(issuerRE); err != nil {
-			return nil, fmt.Errorf("--certificate-oidc-issuer-regexp %q: %w", issuerRE, err)
+			return nil, fmt.Errorf("%s %q: %w", setting.CertOIDCIssuerRegexp, issuerRE, err)
 		}
 	}
 	return m, nil

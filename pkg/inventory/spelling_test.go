@@ -1,0 +1,6 @@
+package inventory
+
+import "github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
+
+// Messages in these tests read as the CLI prints them.
+func init() { setting.SetSpelling(setting.Flags) }
