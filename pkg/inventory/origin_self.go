@@ -12,7 +12,9 @@ import (
 // identity its release workflow signs it with (cosign keyless, GitHub
 // Actions OIDC). A gate checking this image uses these instead of Atlan's.
 const (
-	SelfRepository     = "ghcr.io/sdr-mirror/kubectl-sdr-mirror"
+	SelfRepository = "ghcr.io/sdr-mirror/kubectl-sdr-mirror"
+	// SelfSource is the --allowed-source value that admits it.
+	SelfSource         = "ghcr.io/sdr-mirror"
 	SelfIdentityRegexp = `^https://github\.com/sdr-mirror/kubectl-sdr-mirror/\.github/workflows/release\.ya?ml@refs/tags/v`
 	SelfIssuer         = "https://token.actions.githubusercontent.com"
 )

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 )
 
 func TestSelfOrigin(t *testing.T) {
@@ -24,9 +26,13 @@ func TestSelfOrigin(t *testing.T) {
 			t.Errorf("Needs(%q) error = %q, want one saying %q", v, err, want)
 		}
 	}
-	// Its own image is outside Atlan's sources: mirroring it needs
-	// --allowed-source SelfRepository, as cronjob's help says.
-	if _, ok := Lookup("self"); !ok {
-		t.Error(`Lookup("self") found nothing`)
+	// Its own image is outside Atlan's sources: SelfSource, which
+	// cronjob's help passes to --allowed-source, admits it.
+	ref, err := imagemap.ParseReference(want[0].Image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Allowed(ref, DefaultAllowedSources) || !Allowed(ref, []string{SelfSource}) {
+		t.Errorf("Allowed(%s): by default %v, by %s %v; want false, true", ref, Allowed(ref, DefaultAllowedSources), SelfSource, Allowed(ref, []string{SelfSource}))
 	}
 }

@@ -44,24 +44,26 @@ func TestCronJobSelfImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { testenv.StopRegistry(pid2) })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 
 	bin, version := releaseBinary(ctx, t)
 
 	// The release image of this version, where releases publish it.
 	src := ghcr + strings.TrimPrefix(inventory.SelfRepository, "ghcr.io") + ":" + version
+	t.Logf("building %s", src)
 	cmd := exec.CommandContext(ctx, "make", "-C", testenv.RepoRoot(), "image", "IMAGE="+src, "VERSION="+version,
 		"IMAGE_PLATFORMS=linux/"+runtime.GOARCH, "IMAGE_FLAGS=--insecure")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("make image: %v\n%s", err, out)
 	}
 
-	sync := []string{"sync", "--from", "self", "--allowed-source", inventory.SelfRepository, "--target", target + "/atlan",
+	sync := []string{"sync", "--from", "self", "--allowed-source", inventory.SelfSource, "--target", target + "/atlan",
 		"--registry-mirror", "ghcr.io=" + ghcr, "--insecure-registry", ghcr, "--insecure-registry", target,
 		"--certificate-identity-regexp", inventory.SelfIdentityRegexp, "--certificate-oidc-issuer", inventory.SelfIssuer}
 	copied := target + "/atlan/kubectl-sdr-mirror:" + version
 
+	t.Log("mirroring it with sync --from self")
 	// Unsigned, it is not mirrored: the gate checks it like any image.
 	signer, err := sigtest.New()
 	if err != nil {

@@ -97,7 +97,7 @@ and the time zone as the cluster parses them, and --atlan-url must be https.
 The CronJob runs this tool's own image, as copied into your registry:
 <target>/kubectl-sdr-mirror:<this version> (--image to choose another). Mirror it
 before the first run, verified against the project's release signature:
-  NAME sync --from self --allowed-source ` + inventory.SelfRepository + ` --target <target> \
+  NAME sync --from self --allowed-source ` + inventory.SelfSource + ` --target <target> \
       --certificate-identity-regexp '` + inventory.SelfIdentityRegexp + `' \
       --certificate-oidc-issuer ` + inventory.SelfIssuer + `
 
