@@ -87,7 +87,9 @@ func NewCmdCronJob(f *factory.Factory, runF func(*Options) error) *cobra.Command
 the SDR's namespace: a ServiceAccount; a Role and RoleBinding granting only what sync
 reads (list the Helm release records, get only the Secrets the SDR's objectstore
 component names, list Flux HelmReleases with --flux); and a CronJob (concurrencyPolicy
-Forbid, a time limit per run, non-root, read-only root filesystem) running sync.
+Forbid, a time limit per run, non-root, read-only root filesystem) running sync. With
+Helm's default secret driver the records are Secrets, and RBAC cannot narrow a list to
+them: the Role lists Secrets there; the configmap driver avoids it.
 
 The namespace is the SDR's: -n, or the namespace of the kubeconfig's current context;
 without either the command stops rather than use "default". Everything sync would
