@@ -44,6 +44,8 @@ type Input struct {
 	// ImagesFile names the images file; "-" reads Stdin.
 	ImagesFile string
 	Stdin      io.Reader
+	// Version is this tool's, for its own image (the self source).
+	Version string
 }
 
 // Found is what a source returns.
@@ -59,6 +61,7 @@ var Origins = []Origin{
 	HelmOrigin{},
 	ReleasesOrigin{},
 	FileOrigin{},
+	SelfOrigin{},
 }
 
 // Names are the --from values of Origins.

@@ -9,7 +9,7 @@ import (
 )
 
 func TestOrigins(t *testing.T) {
-	if got, want := Names(), []string{"helm", "latest-releases", "file"}; !reflect.DeepEqual(got, want) {
+	if got, want := Names(), []string{"helm", "latest-releases", "file", "self"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Names() = %q, want %q", got, want)
 	}
 	want := "helm when the SDR is read from a cluster, latest-releases when --atlan-url is set, file when --images-file is set"

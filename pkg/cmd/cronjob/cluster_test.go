@@ -4,6 +4,7 @@ package cronjob_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	authv1 "k8s.io/api/authentication/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -93,7 +95,15 @@ func diffArgs(t *testing.T, env *testsdr.Env, name string) []string {
 	if args[0] != "sync" {
 		t.Fatalf("CronJob args = %q, want sync first", args)
 	}
-	return append([]string{"diff", "--offline", "-o", "json"}, args[1:]...)
+	out := []string{"diff", "--offline", "-o", "json"}
+	for i := 1; i < len(args); i++ {
+		if args[i] == "--registry-auth-file" { // mounted from the Secret in the pod only
+			i++
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
 }
 
 func TestCronJobInCluster(t *testing.T) {
@@ -102,8 +112,16 @@ func TestCronJobInCluster(t *testing.T) {
 	ctx := context.Background()
 	admin := []string{"--kubeconfig", env.Kubeconfig}
 
-	// A server-side dry run validates every manifest and creates nothing.
-	out, errOut, code := run(t, nil, append(admin, "cronjob", "-n", namespace, "--apply", "--dry-run",
+	// A release build: the default image is its copy in the SDR's target
+	// registry.
+	t.Cleanup(cronjob.SetBuildVersion("v1.2.3"))
+	const wantImage = "registry.example.com/atlan/kubectl-sdr-mirror:v1.2.3"
+
+	// A server-side dry run validates every manifest and creates nothing:
+	// the time zone, the run deadline, the pull secret, the image in the
+	// target registry and the Secret the objectstore names, read from the
+	// SDR.
+	out, errOut, code := run(t, nil, append(admin, "cronjob", "-n", namespace, "--apply", "--dry-run", "--time-zone", "Europe/Berlin",
 		"--registry-secret", "registry-creds", "--atlan-token-secret", "atlan-api", "--ca-bundle-configmap", "company-ca")...)
 	if code != 0 {
 		t.Fatalf("cronjob --apply --dry-run: exit %d: %s", code, errOut)
@@ -116,16 +134,27 @@ func TestCronJobInCluster(t *testing.T) {
 	if _, err := env.Kube.BatchV1().CronJobs(namespace).Get(ctx, cronjob.DefaultName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("after a dry run, getting the CronJob = %v, want not found", err)
 	}
+	// What the API server accepted in the dry run is what it keeps: the
+	// printed manifests, sent for real, read back.
+	manifests, errOut, code := run(t, nil, append(admin, "cronjob", "-n", namespace, "--time-zone", "Europe/Berlin",
+		"--registry-secret", "registry-creds", "--atlan-token-secret", "atlan-api", "--ca-bundle-configmap", "company-ca", "-o", "json")...)
+	if code != 0 {
+		t.Fatalf("cronjob -o json: exit %d: %s", code, errOut)
+	}
+	sent := decodeList(t, manifests)
+	checkSent(t, sent.cronJob, sent.role, "Europe/Berlin", wantImage)
 
-	// The API server rejects what a print would not catch.
+	// The API server would reject "61 * * * *"; cronjob refuses it first,
+	// with one line, and sends nothing.
 	_, errOut, code = run(t, nil, append(admin, "cronjob", "-n", namespace, "--apply", "--dry-run", "--schedule", "61 * * * *")...)
-	if code != 1 || !strings.Contains(errOut, `applying cronjob "sdr-mirror"`) || !strings.Contains(errOut, "schedule") {
-		t.Errorf("cronjob --schedule '61 * * * *' = exit %d, %q; want the API server's schedule error", code, errOut)
+	if code != 1 || !strings.HasPrefix(errOut, `error: --schedule "61 * * * *": end of range (61) above maximum (59)`) || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("cronjob --schedule '61 * * * *' = exit %d, %q; want exit 1 and one line naming --schedule", code, errOut)
 	}
 
 	// Applied for real, twice: server-side apply is idempotent.
 	for range 2 {
-		if _, errOut, code := run(t, nil, append(admin, "cronjob", "-n", namespace, "--apply")...); code != 0 {
+		if _, errOut, code := run(t, nil, append(admin, "cronjob", "-n", namespace, "--apply", "--time-zone", "Europe/Berlin",
+			"--registry-secret", "registry-creds")...); code != 0 {
 			t.Fatalf("cronjob --apply: exit %d: %s", code, errOut)
 		}
 	}
@@ -136,6 +165,11 @@ func TestCronJobInCluster(t *testing.T) {
 	if cj.Spec.ConcurrencyPolicy != "Forbid" || cj.Spec.Schedule != cronjob.DefaultSchedule {
 		t.Errorf("CronJob concurrencyPolicy, schedule = %q, %q; want Forbid, %q", cj.Spec.ConcurrencyPolicy, cj.Spec.Schedule, cronjob.DefaultSchedule)
 	}
+	role, err := env.Kube.RbacV1().Roles(namespace).Get(ctx, cronjob.DefaultName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSent(t, cj, role, "Europe/Berlin", wantImage)
 
 	// The CronJob's arguments with its ServiceAccount's token read the SDR,
 	// its objectstore Secret and the bucket.
@@ -168,7 +202,7 @@ func restricted(t *testing.T, env *testsdr.Env) {
 		{"no-list", "secrets", "list", `forbidden: the credentials lack permission "list" on "secrets" in namespace "atlan-cron"`},
 		{"no-get", "secrets", "get", `forbidden: the credentials lack permission "get" on "secrets" in namespace "atlan-cron"`},
 	}
-	spec := cronjob.Spec{Name: "unused", Namespace: namespace, HelmDriver: sdr.DriverSecret}
+	spec := cronjob.Spec{Name: "unused", Namespace: namespace, HelmDriver: sdr.DriverSecret, ObjectstoreSecrets: []string{objectSecret}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var rules []rbacv1.PolicyRule
@@ -200,5 +234,81 @@ func restricted(t *testing.T, env *testsdr.Env) {
 				t.Errorf("diff without %s %s = exit %d, %q; want exit 1 and %q", tc.verb, tc.resource, code, errOut, tc.want)
 			}
 		})
+	}
+}
+
+// sentObjects are the CronJob and Role of a printed List.
+type sentObjects struct {
+	cronJob *batchv1.CronJob
+	role    *rbacv1.Role
+}
+
+func decodeList(t *testing.T, out string) sentObjects {
+	t.Helper()
+	var list struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("cronjob -o json: %v\n%s", err, out)
+	}
+	var got sentObjects
+	for _, raw := range list.Items {
+		var meta metav1.TypeMeta
+		if err := json.Unmarshal(raw, &meta); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		switch meta.Kind {
+		case "CronJob":
+			got.cronJob = &batchv1.CronJob{}
+			err = json.Unmarshal(raw, got.cronJob)
+		case "Role":
+			got.role = &rbacv1.Role{}
+			err = json.Unmarshal(raw, got.role)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got.cronJob == nil || got.role == nil {
+		t.Fatalf("cronjob -o json printed no CronJob or no Role:\n%s", out)
+	}
+	return got
+}
+
+// checkSent checks what finding 8 and the first night depend on: the time
+// zone, a deadline per run, the pull secret, the image in the target
+// registry, and a Role that may get only the objectstore's Secret.
+func checkSent(t *testing.T, cj *batchv1.CronJob, role *rbacv1.Role, zone, image string) {
+	t.Helper()
+	if cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
+		t.Errorf("CronJob concurrencyPolicy = %q, want Forbid", cj.Spec.ConcurrencyPolicy)
+	}
+	if tz := cj.Spec.TimeZone; tz == nil || *tz != zone {
+		t.Errorf("CronJob timeZone = %v, want %s", tz, zone)
+	}
+	job := cj.Spec.JobTemplate.Spec
+	if d := job.ActiveDeadlineSeconds; d == nil || *d != 3600 {
+		t.Errorf("Job activeDeadlineSeconds = %v, want 3600", d)
+	}
+	pod := job.Template.Spec
+	if len(pod.ImagePullSecrets) != 1 || pod.ImagePullSecrets[0].Name != "registry-creds" {
+		t.Errorf("pod imagePullSecrets = %+v, want registry-creds", pod.ImagePullSecrets)
+	}
+	if got := pod.Containers[0].Image; got != image {
+		t.Errorf("image = %q, want %q", got, image)
+	}
+	gets := 0
+	for _, r := range role.Rules {
+		if !slices.Contains(r.Resources, "secrets") || !slices.Contains(r.Verbs, "get") {
+			continue
+		}
+		gets++
+		if !slices.Equal(r.ResourceNames, []string{objectSecret}) {
+			t.Errorf("the Role may get Secrets %q, want only %q", r.ResourceNames, objectSecret)
+		}
+	}
+	if gets != 1 {
+		t.Errorf("the Role has %d rules to get Secrets, want 1: %+v", gets, role.Rules)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,19 +20,27 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	synccmd "github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/sync"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/version"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
 )
 
 // Defaults of the flags.
 const (
-	DefaultName      = "sdr-mirror"
-	DefaultSchedule  = "17 * * * *"
-	DefaultImageRepo = "ghcr.io/sdr-mirror/kubectl-sdr-mirror"
-	defaultTokenKey  = "ATLAN_API_TOKEN" //nolint:gosec // the name of a Secret key, not a credential
-	defaultCAKey     = "ca.crt"
-	fieldManager     = "kubectl-sdr-mirror"
+	DefaultName     = "sdr-mirror"
+	DefaultSchedule = "17 * * * *"
+	// DefaultTimeZone makes the schedule mean the same in every cluster,
+	// whatever the controller manager's local time.
+	DefaultTimeZone = "Etc/UTC"
+	// DefaultActiveDeadline stops a run that hangs: with concurrencyPolicy
+	// Forbid no later run starts while one is still going.
+	DefaultActiveDeadline = time.Hour
+	defaultTokenKey       = "ATLAN_API_TOKEN" //nolint:gosec // the name of a Secret key, not a credential
+	defaultCAKey          = "ca.crt"
+	fieldManager          = "kubectl-sdr-mirror"
 )
 
 // Options are the cronjob command's inputs.
@@ -40,6 +49,8 @@ type Options struct {
 
 	Name             string
 	Schedule         string
+	TimeZone         string
+	ActiveDeadline   time.Duration
 	Image            string
 	RegistrySecret   string
 	CAConfigMap      string
@@ -54,7 +65,13 @@ type Options struct {
 	Apply            bool
 	DryRun           bool
 	SyncArgs         []string
+	// ObjectstoreSecrets are the Secrets the Role may get; nil until given
+	// or read from the SDR.
+	ObjectstoreSecrets []string
+	secretsGiven       bool
 
+	// sync is the CronJob's sync command line, parsed by sync itself.
+	sync *synccmd.SyncOptions
 	spec Spec
 }
 
@@ -68,36 +85,57 @@ func NewCmdCronJob(f *factory.Factory, runF func(*Options) error) *cobra.Command
 		Short: "Print or apply a CronJob that runs sync in the SDR's namespace, with the least RBAC it needs",
 		Long: `Print (or --apply with server-side apply) the manifests that run sync unattended in
 the SDR's namespace: a ServiceAccount; a Role and RoleBinding granting only what sync
-reads (list the Helm release records, get the Secrets the objectstore component
-names, list Flux HelmReleases with --flux); and a CronJob (concurrencyPolicy Forbid,
-non-root, read-only root filesystem) running sync from the project's image.
+reads (list the Helm release records, get only the Secrets the SDR's objectstore
+component names, list Flux HelmReleases with --flux); and a CronJob (concurrencyPolicy
+Forbid, a time limit per run, non-root, read-only root filesystem) running sync. With
+Helm's default secret driver the records are Secrets, and RBAC cannot narrow a list to
+them: the Role lists Secrets there; the configmap driver avoids it.
+
+The namespace is the SDR's: -n, or the namespace of the kubeconfig's current context;
+without either the command stops rather than use "default". Everything sync would
+check is checked first: the flags after -- are parsed by sync itself, the schedule
+and the time zone as the cluster parses them, and --atlan-url must be https.
+
+The CronJob runs this tool's own image, as copied into your registry:
+<target>/kubectl-sdr-mirror:<this version> (--image to choose another). Mirror it
+before the first run, verified against the project's release signature:
+  NAME sync --from self --allowed-source ` + inventory.SelfSource + ` --target <target> \
+      --certificate-identity-regexp '` + inventory.SelfIdentityRegexp + `' \
+      --certificate-oidc-issuer ` + inventory.SelfIssuer + `
 
 Registry credentials come from a kubernetes.io/dockerconfigjson Secret
-(--registry-secret), the Atlan API token from a Secret key (--atlan-token-secret),
-and the CA certificates of a private registry or bucket from a ConfigMap key
-(--ca-bundle-configmap; a trust-manager Bundle's ConfigMap works as it is).
-Flags after -- are passed to sync.`,
-		Example: strings.ReplaceAll(`  # Review the manifests for the SDR in namespace atlan
+(--registry-secret, also the pod's image pull secret), the Atlan API token from a
+Secret key (--atlan-token-secret), and the CA certificates of a private registry or
+bucket from a ConfigMap key (--ca-bundle-configmap; a trust-manager Bundle's
+ConfigMap works as it is). Flags after -- are passed to sync.`,
+		Example: `  # Review the manifests for the SDR in namespace atlan
   NAME cronjob -n atlan --registry-secret registry-creds \
       --atlan-token-secret atlan-api --atlan-url https://acme.atlan.com
 
-  # Apply them, syncing every six hours and pruning stale map entries
-  NAME cronjob -n atlan --schedule '0 */6 * * *' --apply -- --prune
+  # Apply them, syncing every six hours, Berlin time, and pruning stale map entries
+  NAME cronjob -n atlan --schedule '0 */6 * * *' --time-zone Europe/Berlin --apply -- --prune
 
   # Registries and bucket signed by the company CA, from the ConfigMap company-ca (key ca.crt)
   NAME cronjob -n atlan --registry-secret registry-creds --ca-bundle-configmap company-ca
 
+  # Print without reading the cluster: name the target and the objectstore's Secrets
+  NAME cronjob -n atlan --objectstore-secret sdr-objectstore -- --target registry.example.com/atlan
+
   # Let the API server validate them without creating anything
-  NAME cronjob -n atlan --apply --dry-run`, "NAME", f.Name),
+  NAME cronjob -n atlan --apply --dry-run`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if n := cmd.ArgsLenAtDash(); n != 0 && len(args) > 0 {
 				return fmt.Errorf("unexpected argument %q: sync's flags go after --", args[0])
 			}
 			o.SyncArgs = args
+			o.secretsGiven = cmd.Flags().Changed("objectstore-secret")
 			if err := o.Complete(); err != nil {
 				return err
 			}
-			if err := o.Validate(); err != nil {
+			if err := o.Validate(cmd.Context()); err != nil {
+				return err
+			}
+			if err := o.Resolve(cmd.Context()); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -106,16 +144,21 @@ Flags after -- are passed to sync.`,
 			return o.Run(cmd.Context())
 		},
 	}
+	cmd.Long = strings.ReplaceAll(cmd.Long, "NAME", f.Name)
+	cmd.Example = strings.ReplaceAll(cmd.Example, "NAME", f.Name)
 	fs := cmd.Flags()
 	fs.StringVar(&o.Name, "name", DefaultName, "name of the ServiceAccount, Role, RoleBinding and CronJob")
-	fs.StringVar(&o.Schedule, "schedule", DefaultSchedule, "cron schedule of the sync (default: hourly, at 17 minutes past)")
-	fs.StringVar(&o.Image, "image", "", "container image running sync (default "+DefaultImageRepo+":<this version>)")
-	fs.StringVar(&o.RegistrySecret, "registry-secret", "", "kubernetes.io/dockerconfigjson Secret in the namespace with the registries' credentials")
+	fs.StringVar(&o.Schedule, "schedule", DefaultSchedule, "cron schedule of the sync: five fields or a macro such as @hourly (the default is hourly, at 17 minutes past)")
+	fs.StringVar(&o.TimeZone, "time-zone", DefaultTimeZone, "IANA time zone the schedule is read in")
+	fs.DurationVar(&o.ActiveDeadline, "active-deadline", DefaultActiveDeadline, "time limit of one run, after which Kubernetes stops it: a hung run would otherwise block every later run (concurrencyPolicy Forbid)")
+	fs.StringVar(&o.Image, "image", "", "container image running sync (default: this tool's image in the target registry, <target>/kubectl-sdr-mirror:<this version>)")
+	fs.StringVar(&o.RegistrySecret, "registry-secret", "", "kubernetes.io/dockerconfigjson Secret in the namespace with the registries' credentials, also used to pull the image")
 	fs.StringVar(&o.CAConfigMap, "ca-bundle-configmap", "", "ConfigMap in the namespace with PEM CA certificates trusted for the registries and the bucket, passed to sync as --registry-ca-file and --bucket-ca-file")
 	fs.StringVar(&o.CAKey, "ca-bundle-key", defaultCAKey, "key of the certificates in --ca-bundle-configmap")
 	fs.StringVar(&o.TokenSecret, "atlan-token-secret", "", "Secret in the namespace holding the Atlan API token, given to sync as ATLAN_API_TOKEN")
 	fs.StringVar(&o.TokenKey, "atlan-token-key", defaultTokenKey, "key of the token in --atlan-token-secret")
 	fs.StringVar(&o.AtlanURL, "atlan-url", "", "your Atlan tenant, https://<tenant>.atlan.com, passed to sync")
+	fs.StringSliceVar(&o.ObjectstoreSecrets, "objectstore-secret", nil, "Secret the SDR's objectstore component reads its credentials from; the Role may get only these (default: those its secretKeyRefs name, read from the SDR in the cluster; --objectstore-secret= for none)")
 	fs.StringVar(&o.Release, "release", "", "the SDR's Helm release name, passed to sync")
 	fs.StringVar(&o.StorageNamespace, "storage-namespace", "", "namespace holding the SDR's Helm release records, when not its own; the Role there only lists them")
 	fs.StringVar(&o.HelmDriver, "helm-driver", "", "Helm storage driver: secret or configmap (default: HELM_DRIVER, else secret)")
@@ -132,15 +175,40 @@ func mustComplete(err error) {
 	}
 }
 
-// Complete fills the defaults: the namespace from the kubeconfig, the image
-// of this version, the Helm driver from HELM_DRIVER.
+// buildVersion is this binary's version; tests replace it.
+var buildVersion = func() string { return version.Get().Version }
+
+// errNoNamespace is returned when neither -n nor the kubeconfig's current
+// context names the SDR's namespace.
+var errNoNamespace = errors.New("cronjob needs the SDR's namespace: pass -n NAMESPACE (the kubeconfig's current context names none, and the manifests are never put in \"default\" by chance)")
+
+// namespace is -n (or Helm's namespace), else the namespace of the
+// kubeconfig's current context; never the "default" client-go falls back
+// to.
+func (o *Options) namespace() (string, error) {
+	if ns := *o.f.ConfigFlags.Namespace; ns != "" {
+		return ns, nil
+	}
+	raw, err := o.f.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return "", fmt.Errorf("reading the kubeconfig for its current namespace: %w; pass -n NAMESPACE", err)
+	}
+	name := raw.CurrentContext
+	if c := o.f.ConfigFlags.Context; c != nil && *c != "" {
+		name = *c
+	}
+	if ctx, ok := raw.Contexts[name]; ok && ctx.Namespace != "" {
+		return ctx.Namespace, nil
+	}
+	return "", errNoNamespace
+}
+
+// Complete fills the defaults: the namespace, the Helm driver from
+// HELM_DRIVER, and sync's command line.
 func (o *Options) Complete() error {
-	ns, err := o.f.Namespace()
+	ns, err := o.namespace()
 	if err != nil {
 		return err
-	}
-	if o.Image == "" {
-		o.Image = DefaultImageRepo + ":" + version.Get().Version
 	}
 	if o.HelmDriver == "" {
 		o.HelmDriver, _ = o.f.LookupEnv("HELM_DRIVER")
@@ -164,19 +232,27 @@ func (o *Options) Complete() error {
 	}
 	o.spec = Spec{
 		Name: o.Name, Namespace: ns, StorageNamespace: o.StorageNamespace, HelmDriver: driver, Flux: o.Flux,
-		Schedule: o.Schedule, Image: o.Image, RegistrySecret: o.RegistrySecret, CAConfigMap: o.CAConfigMap, CAKey: o.CAKey,
+		Schedule: o.Schedule, TimeZone: o.TimeZone, ActiveDeadlineSeconds: int64(o.ActiveDeadline / time.Second),
+		Image: o.Image, RegistrySecret: o.RegistrySecret, CAConfigMap: o.CAConfigMap, CAKey: o.CAKey,
 		TokenSecret: o.TokenSecret, TokenKey: o.TokenKey, Args: append(args, o.SyncArgs...),
 	}
 	return nil
 }
 
-// Validate checks the flags.
-func (o *Options) Validate() error {
+// Validate checks the flags, and the CronJob's sync command line with
+// sync's own flag set and checks.
+func (o *Options) Validate(ctx context.Context) error {
 	if errs := validation.IsDNS1123Subdomain(o.Name); len(errs) > 0 {
 		return fmt.Errorf("--name %q: %s", o.Name, strings.Join(errs, "; "))
 	}
-	if !validSchedule(o.Schedule) {
-		return fmt.Errorf("--schedule %q: want five cron fields (minute hour day-of-month month day-of-week), such as %q, or a macro such as @hourly", o.Schedule, DefaultSchedule)
+	if err := checkSchedule(o.Schedule); err != nil {
+		return err
+	}
+	if err := checkTimeZone(o.TimeZone); err != nil {
+		return err
+	}
+	if err := checkDeadline(o.ActiveDeadline); err != nil {
+		return err
 	}
 	if o.DryRun && !o.Apply {
 		return errors.New("--dry-run asks the API server to validate what --apply sends: pass --apply too")
@@ -189,9 +265,13 @@ func (o *Options) Validate() error {
 	}
 	// Names and keys the API server would refuse, refused before anything
 	// is printed or applied.
-	for _, n := range []struct{ flag, value string }{
+	names := []struct{ flag, value string }{
 		{"--registry-secret", o.RegistrySecret}, {"--atlan-token-secret", o.TokenSecret}, {"--ca-bundle-configmap", o.CAConfigMap},
-	} {
+	}
+	for _, s := range o.ObjectstoreSecrets {
+		names = append(names, struct{ flag, value string }{"--objectstore-secret", s})
+	}
+	for _, n := range names {
 		if errs := validation.IsDNS1123Subdomain(n.value); n.value != "" && len(errs) > 0 {
 			return fmt.Errorf("%s %q: not a valid object name: %s", n.flag, n.value, strings.Join(errs, "; "))
 		}
@@ -203,19 +283,94 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("%s %q: not a valid key: %s", k.flag, k.value, strings.Join(errs, "; "))
 		}
 	}
-	for _, a := range o.SyncArgs {
-		for _, flag := range []string{"--registry-ca-file", "--bucket-ca-file", "--registry-auth-file"} {
-			if a == flag || strings.HasPrefix(a, flag+"=") {
-				return fmt.Errorf("sync flag %q after --: the CronJob's container has no such file; use --ca-bundle-configmap or --registry-secret", a)
-			}
-		}
+	if err := checkSyncArgs(o.SyncArgs); err != nil {
+		return err
 	}
-	for _, a := range o.SyncArgs {
-		if a == "-n" || a == "--namespace" || strings.HasPrefix(a, "--namespace=") || a == "-A" || a == "--all-namespaces" {
-			return fmt.Errorf("sync flag %q after --: the CronJob syncs the SDR of its own namespace; pass -n to cronjob instead", a)
-		}
+	if err := checkAtlanURL(o.AtlanURL); err != nil {
+		return err
 	}
+	// The container's environment has no ATLAN_URL: only the flags count.
+	noEnv := func(string) (string, bool) { return "", false }
+	so, err := parseSync(ctx, noEnv, o.spec.Args)
+	if err != nil {
+		return err
+	}
+	if err := checkAtlanURL(so.AtlanURL); err != nil {
+		return err
+	}
+	o.sync = so
 	return nil
+}
+
+// Resolve names what the flags leave to the SDR: the Secrets its
+// objectstore component reads, and the target registry that holds this
+// tool's image. It reads the SDR from the cluster only when one of them is
+// not given.
+func (o *Options) Resolve(ctx context.Context) error {
+	s := &o.spec
+	target := o.sync.SDR.Target
+	needTarget := o.Image == "" && target == ""
+	if o.secretsGiven {
+		s.ObjectstoreSecrets = nonEmpty(o.ObjectstoreSecrets)
+	}
+	if !o.secretsGiven || needTarget {
+		inst, _, err := o.sync.SDR.Find(ctx, o.f, &o.sync.Map)
+		if err != nil {
+			return fmt.Errorf("reading the SDR for what the manifests need: %w; or give it: --objectstore-secret (--objectstore-secret= for none), and --image or --target after --", err)
+		}
+		if !o.secretsGiven {
+			s.ObjectstoreSecrets = componentSecrets(inst.Settings.ObjectStore)
+		}
+		if target == "" {
+			target = inst.Settings.Target
+		}
+	}
+	if o.Image != "" {
+		return nil
+	}
+	if target == "" {
+		return errors.New("--image: no target registry is known to hold this tool's image (the SDR has no containerRegistryBase); pass --image, or --target after --")
+	}
+	src, err := inventory.SelfImage(buildVersion())
+	if err != nil {
+		return fmt.Errorf("--image: %w; pass --image", err)
+	}
+	ref, err := imagemap.ParseReference(src)
+	if err != nil {
+		return fmt.Errorf("--image: %w", err)
+	}
+	name := ref.LastElement()
+	if o.sync.KeepPath {
+		name = strings.SplitN(ref.Repository, "/", 2)[1]
+	}
+	s.Image = strings.TrimSuffix(target, "/") + "/" + name + ":" + ref.Tag
+	return nil
+}
+
+// componentSecrets are the Secrets c's secretKeyRefs name, sorted.
+func componentSecrets(c *sdr.Component) []string {
+	if c == nil {
+		return nil
+	}
+	var names []string
+	for _, it := range c.Metadata {
+		if it.SecretKeyRef != nil && !slices.Contains(names, it.SecretKeyRef.Name) {
+			names = append(names, it.SecretKeyRef.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+func nonEmpty(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Spec returns the manifests' inputs, once Complete has run.
@@ -316,13 +471,4 @@ func (o *Options) apply(ctx context.Context, objs []runtime.Object) error {
 func resourceOf(gvk schema.GroupVersionKind) schema.GroupVersionResource {
 	plural := map[string]string{"ServiceAccount": "serviceaccounts", "Role": "roles", "RoleBinding": "rolebindings", "CronJob": "cronjobs"}
 	return gvk.GroupVersion().WithResource(plural[gvk.Kind])
-}
-
-// validSchedule is a first check of a cron schedule; the API server parses
-// it fully.
-func validSchedule(s string) bool {
-	if strings.HasPrefix(s, "@") {
-		return slices.Contains([]string{"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}, s)
-	}
-	return len(strings.Fields(s)) == 5
 }

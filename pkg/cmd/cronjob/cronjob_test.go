@@ -36,11 +36,12 @@ func TestManifestsGolden(t *testing.T) {
 		env  map[string]string
 	}{
 		{"plain", []string{"cronjob", "-n", "atlan", "--image", "registry.example.com/kubectl-sdr-mirror:v1.0.0",
-			"--registry-secret", "registry-creds", "--atlan-token-secret", "atlan-api", "--atlan-url", "https://acme.atlan.com", "--", "--prune"}, nil},
-		{"ca-bundle", []string{"cronjob", "-n", "atlan", "--image", "img:v1", "--ca-bundle-configmap", "company-ca", "--ca-bundle-key", "root-certs.pem"}, nil},
+			"--registry-secret", "registry-creds", "--objectstore-secret", "sdr-objectstore", "--atlan-token-secret", "atlan-api",
+			"--atlan-url", "https://acme.atlan.com", "--time-zone", "America/New_York", "--active-deadline", "45m", "--", "--prune"}, nil},
+		{"ca-bundle", []string{"cronjob", "-n", "atlan", "--image", "img:v1", "--objectstore-secret=", "--ca-bundle-configmap", "company-ca", "--ca-bundle-key", "root-certs.pem"}, nil},
 		{"flux-configmap", []string{"cronjob", "-n", "atlan-flux", "--name", "mirror", "--schedule", "@daily", "--image", "img:v1",
-			"--flux", "--storage-namespace", "flux-system", "--release", "atlan-sdr-eu"}, map[string]string{"HELM_DRIVER": "configmap"}},
-		{"json", []string{"cronjob", "-n", "atlan", "--image", "img:v1", "-o", "json"}, nil},
+			"--objectstore-secret", "sdr-objectstore", "--flux", "--storage-namespace", "flux-system", "--release", "atlan-sdr-eu"}, map[string]string{"HELM_DRIVER": "configmap"}},
+		{"json", []string{"cronjob", "-n", "atlan", "--image", "img:v1", "--objectstore-secret=", "-o", "json"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,7 +72,11 @@ func TestValidate(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"bad schedule", []string{"--schedule", "hourly"}, `--schedule "hourly": want five cron fields`},
+		{"bad schedule", []string{"--schedule", "hourly"}, `--schedule "hourly": expected exactly 5 fields, found 1: want five cron fields`},
+		{"minute 61", []string{"--schedule", "61 * * * *"}, `--schedule "61 * * * *": end of range (61) above maximum (59): 61: want five cron fields`},
+		{"unknown sync flag", []string{"--", "--prune", "--bogus"}, "sync flags after --: unknown flag: --bogus"},
+		{"http atlan url", []string{"--atlan-url", "http://acme.atlan.com"}, `--atlan-url "http://acme.atlan.com": must be https://<tenant>.atlan.com`},
+		{"unknown time zone", []string{"--time-zone", "Europe/Atlantis"}, `--time-zone "Europe/Atlantis": not a time zone in the IANA database`},
 		{"bad name", []string{"--name", "Sdr_Mirror"}, `--name "Sdr_Mirror": a lowercase RFC 1123 subdomain`},
 		{"dry run alone", []string{"--dry-run"}, "--dry-run asks the API server to validate what --apply sends: pass --apply too"},
 		{"namespace after dash", []string{"--", "-A"}, `sync flag "-A" after --: the CronJob syncs the SDR of its own namespace; pass -n to cronjob instead`},
@@ -85,10 +90,10 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"cronjob", "-n", "atlan"}, tc.args...)
-			_, errOut, code := run(t, nil, args...)
-			if code != 1 || !strings.Contains(errOut, tc.want) {
-				t.Errorf("%s = exit %d, %q; want exit 1 and %q", strings.Join(args, " "), code, errOut, tc.want)
+			args := append([]string{"cronjob", "-n", "atlan", "--image", "img:v1", "--objectstore-secret="}, tc.args...)
+			out, errOut, code := run(t, nil, args...)
+			if code != 1 || !strings.HasPrefix(errOut, "error: "+tc.want) || strings.Count(errOut, "\n") != 1 || out != "" {
+				t.Errorf("%s = exit %d, %q, %q; want exit 1, nothing printed and one line starting %q", strings.Join(args, " "), code, out, errOut, "error: "+tc.want)
 			}
 		})
 	}

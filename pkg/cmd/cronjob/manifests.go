@@ -41,7 +41,12 @@ type Spec struct {
 	// Flux grants listing Flux HelmReleases in Namespace.
 	Flux     bool
 	Schedule string
-	Image    string
+	// TimeZone is the IANA zone Schedule is read in.
+	TimeZone string
+	// ActiveDeadlineSeconds bounds one run, so a hung run cannot block
+	// later ones (concurrencyPolicy Forbid).
+	ActiveDeadlineSeconds int64
+	Image                 string
 	// RegistrySecret names a kubernetes.io/dockerconfigjson Secret with
 	// the registries' credentials ("" for none).
 	RegistrySecret string
@@ -53,6 +58,9 @@ type Spec struct {
 	// TokenSecret and TokenKey locate ATLAN_API_TOKEN ("" for none).
 	TokenSecret string
 	TokenKey    string
+	// ObjectstoreSecrets are the Secrets the SDR's objectstore component
+	// names in secretKeyRefs: the only Secrets the Role lets sync get.
+	ObjectstoreSecrets []string
 	// Args are sync's arguments after "sync".
 	Args []string
 }
@@ -74,17 +82,21 @@ func (s Spec) recordsResource() string {
 }
 
 // Rules are the least permissions sync needs in the SDR's namespace: list
-// the Helm release records (Secrets or ConfigMaps), get the Secrets an
-// objectstore component's secretKeyRefs name, and, with Flux, list
-// HelmReleases. pkg/sdr reads nothing else from the cluster.
+// the Helm release records (Secrets or ConfigMaps), get the Secrets the
+// objectstore component's secretKeyRefs name (by name: no other Secret), and,
+// with Flux, list HelmReleases. pkg/sdr reads nothing else from the cluster.
+// The registry, token and CA objects reach the pod as volumes and
+// environment, which needs no permission of the ServiceAccount.
+//
+// With the secret driver Helm's records are Secrets, found by their labels:
+// RBAC cannot narrow a list to labelled objects, so reading the releases
+// needs list on Secrets there. Only the configmap driver avoids it.
 func (s Spec) Rules() []rbacv1.PolicyRule {
 	var rules []rbacv1.PolicyRule
-	if s.HelmDriver == sdr.DriverConfigMap {
-		rules = append(rules,
-			rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"list"}},
-			rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}})
-	} else {
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list"}})
+	rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{s.recordsResource()}, Verbs: []string{"list"}})
+	if len(s.ObjectstoreSecrets) > 0 {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"},
+			ResourceNames: s.ObjectstoreSecrets})
 	}
 	if s.Flux {
 		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{sdr.HelmReleaseGVR.Group}, Resources: []string{sdr.HelmReleaseGVR.Resource}, Verbs: []string{"list"}})
@@ -174,11 +186,24 @@ func (s Spec) cronJob() *batchv1.CronJob {
 	}
 	history, backoff := int32(3), int32(2)
 	deadline := int64(300)
+	var pullSecrets []corev1.LocalObjectReference
+	if s.RegistrySecret != "" {
+		pullSecrets = []corev1.LocalObjectReference{{Name: s.RegistrySecret}}
+	}
+	var timeZone *string
+	if s.TimeZone != "" {
+		timeZone = &s.TimeZone
+	}
+	var activeDeadline *int64
+	if s.ActiveDeadlineSeconds > 0 {
+		activeDeadline = &s.ActiveDeadlineSeconds
+	}
 	return &batchv1.CronJob{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"},
 		ObjectMeta: s.meta(s.Namespace),
 		Spec: batchv1.CronJobSpec{
 			Schedule:                   s.Schedule,
+			TimeZone:                   timeZone,
 			ConcurrencyPolicy:          batchv1.ForbidConcurrent,
 			StartingDeadlineSeconds:    &deadline,
 			SuccessfulJobsHistoryLimit: &history,
@@ -186,11 +211,13 @@ func (s Spec) cronJob() *batchv1.CronJob {
 			JobTemplate: batchv1.JobTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: s.labels()},
 				Spec: batchv1.JobSpec{
-					BackoffLimit: &backoff,
+					BackoffLimit:          &backoff,
+					ActiveDeadlineSeconds: activeDeadline,
 					Template: corev1.PodTemplateSpec{
 						ObjectMeta: metav1.ObjectMeta{Labels: s.labels()},
 						Spec: corev1.PodSpec{
 							ServiceAccountName: s.Name,
+							ImagePullSecrets:   pullSecrets,
 							RestartPolicy:      corev1.RestartPolicyNever,
 							SecurityContext: &corev1.PodSecurityContext{
 								RunAsNonRoot:   &yes,

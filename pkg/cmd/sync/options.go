@@ -13,6 +13,7 @@ import (
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/registryflags"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/version"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
@@ -129,6 +130,7 @@ func (o *Options) Complete(ctx context.Context) error {
 		AllowedSources: o.AllowedSources,
 		ImagesFile:     o.ImagesFile,
 		Stdin:          o.f.IO.In,
+		Version:        version.Get().Version,
 	}
 	if len(o.From) == 0 {
 		o.From = inventory.Defaults(in)
