@@ -73,6 +73,41 @@ func TestEditGolden(t *testing.T) {
 			mustSet(t, m, "atlanhq/pinned@"+dgst, "reg.example.com/atlan/pinned@"+dgst, Added)
 		}},
 		{"empty-noop", "empty", func(*testing.T, *ImageMap) {}},
+		// The comment right under "images:" belongs to the block: removing
+		// the entry below it, even the last one, leaves it where it was.
+		{"blockcomment-rm-last", "blockcomment", func(t *testing.T, m *ImageMap) {
+			if err := m.Remove("atlanhq/a"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"blockcomment-rm-last-set", "blockcomment", func(t *testing.T, m *ImageMap) {
+			if err := m.Remove("atlanhq/a"); err != nil {
+				t.Fatal(err)
+			}
+			mustSet(t, m, "atlanhq/b", "reg.example.com/atlan/b", Added)
+		}},
+		{"emptycomment-noop", "emptycomment", func(*testing.T, *ImageMap) {}},
+		{"emptycomment-set", "emptycomment", func(t *testing.T, m *ImageMap) {
+			mustSet(t, m, "atlanhq/a", "reg.example.com/atlan/a", Added)
+		}},
+		{"emptycomment-last-noop", "emptycomment-last", func(*testing.T, *ImageMap) {}},
+		{"flowempty-set", "flowempty", func(t *testing.T, m *ImageMap) {
+			mustSet(t, m, "atlanhq/a", "reg.example.com/atlan/a", Added)
+		}},
+		{"duplicate-rm-first", "duplicate", func(t *testing.T, m *ImageMap) {
+			if err := m.Remove("atlanhq/a"); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Remove("atlanhq/b"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"duplicate-set", "duplicate", func(t *testing.T, m *ImageMap) {
+			mustSet(t, m, "atlanhq/b", "reg.example.com/atlan/b", Updated)
+		}},
+		{"duplicate-set-new-value", "duplicate", func(t *testing.T, m *ImageMap) {
+			mustSet(t, m, "atlanhq/b", "new.example.com/atlan/b", Updated)
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
