@@ -32,9 +32,17 @@ func (m *ImageMap) Set(source, destination string) (Change, error) {
 	if err != nil {
 		return "", fmt.Errorf("destination: %w", err)
 	}
+	if dst.isRegistryHost() {
+		return "", fmt.Errorf("destination %q is a registry host, not a repository in it (the SDR would pull an image of that name from Docker Hub): write the repository path too, e.g. %q",
+			destination, dst.hostExample(src, true))
+	}
 	if src.IsBare() && !dst.IsBare() {
 		return "", fmt.Errorf("source %q is a bare repository, so its destination must be one too (the SDR appends the source tag): drop %q from %q or give the source a tag",
 			source, dst.Suffix(), destination)
+	}
+	if !src.IsBare() && dst.IsBare() {
+		return "", fmt.Errorf("source %q has a tag or digest, so its destination is used verbatim and needs one too (the SDR would pull %q): write it, e.g. %q",
+			source, destination+":latest", destination+src.Suffix())
 	}
 	m.ensureImages()
 	m.idx = nil
