@@ -95,7 +95,7 @@ func validateImages(images *yaml.Node) []Problem {
 		}
 		key := k.Value
 		if first, dup := seen[key]; dup {
-			add(k, key, "images: key %q is defined again (first at line %d); the SDR would use only the last one", key, first)
+			add(k, key, "images: key %q is defined again (first at line %d); the SDR would use only the last one: keep one with 'map set', or remove every copy with 'map rm'", key, first)
 		}
 		seen[key] = k.Line
 		src, srcErr := ParseReference(key)
