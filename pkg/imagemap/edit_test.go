@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -73,6 +74,41 @@ func TestEditGolden(t *testing.T) {
 			mustSet(t, m, "atlanhq/pinned@"+dgst, "reg.example.com/atlan/pinned@"+dgst, Added)
 		}},
 		{"empty-noop", "empty", func(*testing.T, *ImageMap) {}},
+		// The comment right under "images:" belongs to the block: removing
+		// the entry below it, even the last one, leaves it where it was.
+		{"blockcomment-rm-last", "blockcomment", func(t *testing.T, m *ImageMap) {
+			if err := m.Remove("atlanhq/a"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"blockcomment-rm-last-set", "blockcomment", func(t *testing.T, m *ImageMap) {
+			if err := m.Remove("atlanhq/a"); err != nil {
+				t.Fatal(err)
+			}
+			mustSet(t, m, "atlanhq/b", "reg.example.com/atlan/b", Added)
+		}},
+		{"emptycomment-noop", "emptycomment", func(*testing.T, *ImageMap) {}},
+		{"emptycomment-set", "emptycomment", func(t *testing.T, m *ImageMap) {
+			mustSet(t, m, "atlanhq/a", "reg.example.com/atlan/a", Added)
+		}},
+		{"emptycomment-last-noop", "emptycomment-last", func(*testing.T, *ImageMap) {}},
+		{"flowempty-set", "flowempty", func(t *testing.T, m *ImageMap) {
+			mustSet(t, m, "atlanhq/a", "reg.example.com/atlan/a", Added)
+		}},
+		{"duplicate-rm-first", "duplicate", func(t *testing.T, m *ImageMap) {
+			if err := m.Remove("atlanhq/a"); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Remove("atlanhq/b"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"duplicate-set", "duplicate", func(t *testing.T, m *ImageMap) {
+			mustSet(t, m, "atlanhq/b", "reg.example.com/atlan/b", Updated)
+		}},
+		{"duplicate-set-new-value", "duplicate", func(t *testing.T, m *ImageMap) {
+			mustSet(t, m, "atlanhq/b", "new.example.com/atlan/b", Updated)
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,12 +169,24 @@ func TestSetRejects(t *testing.T) {
 		{"invalid destination", "atlanhq/a:1", "reg/a:"},
 		{"empty source", "", "reg/a"},
 		{"empty destination", "atlanhq/a:1", ""},
+		{"tagged source needs a tagged destination", "atlanhq/a:1.0", "reg/atlan/a"},
+		{"digest source needs a tag or digest", "atlanhq/a@" + dgst, "reg/atlan/a"},
+		{"destination a registry host", "atlanhq/a", "registry.example.com"},
+		{"destination a registry host and port", "atlanhq/a:1.0", "registry.example.com:5000"},
+		{"destination localhost", "atlanhq/a", "localhost"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m := New()
-			if _, err := m.Set(tc.src, tc.dst); err == nil {
+			_, err := m.Set(tc.src, tc.dst)
+			if err == nil {
 				t.Errorf("Set(%q, %q) succeeded, want an error", tc.src, tc.dst)
+			}
+			// What Set refuses, Validate reports in a map written by hand.
+			if in := fmt.Sprintf("images:\n  %q: %q\n", tc.src, tc.dst); err != nil && tc.src != "" {
+				if hand, perr := Parse([]byte(in)); perr == nil && len(hand.Validate()) == 0 {
+					t.Errorf("Set(%q, %q) = %v, but Validate passes the same entry written by hand", tc.src, tc.dst, err)
+				}
 			}
 			if m.Len() != 0 {
 				t.Errorf("Set(%q, %q) failed but left %d entries", tc.src, tc.dst, m.Len())
@@ -159,6 +207,43 @@ func TestRemoveMissing(t *testing.T) {
 	if m.Len() != n {
 		t.Errorf("Remove(missing) changed the entry count from %d to %d", n, m.Len())
 	}
+}
+
+func TestDuplicateKeyRepair(t *testing.T) {
+	const dup = "images:\n  \"a/b\": \"r/first\"\n  \"c/d\": \"r/d\"\n  \"a/b\": \"r/last\"\n  \"a/b\": \"r/b\"\n"
+	t.Run("set keeps one copy", func(t *testing.T) {
+		m, err := Parse([]byte(dup))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := m.Count("a/b"); n != 3 {
+			t.Errorf("Count(a/b) = %d, want 3", n)
+		}
+		// Already the value of the copy the SDR uses, yet the map changes.
+		mustSet(t, m, "a/b", "r/b", Updated)
+		if n := m.Count("a/b"); n != 1 {
+			t.Errorf("Count(a/b) after Set = %d, want 1", n)
+		}
+		if ps := m.Validate(); len(ps) != 0 {
+			t.Errorf("Validate() after Set = %v, want the map repaired", ps)
+		}
+		if got, _ := m.Lookup("a/b"); got != "r/b" || m.Len() != 2 {
+			t.Errorf("after Set: Lookup(a/b) = %q with %d entries, want r/b with 2", got, m.Len())
+		}
+		mustSet(t, m, "a/b", "r/b", Unchanged)
+	})
+	t.Run("remove takes every copy", func(t *testing.T) {
+		m, err := Parse([]byte(dup))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Remove("a/b"); err != nil {
+			t.Fatal(err)
+		}
+		if n := m.Count("a/b"); n != 0 || m.Len() != 1 {
+			t.Errorf("after Remove: Count(a/b) = %d with %d entries, want 0 with 1", n, m.Len())
+		}
+	})
 }
 
 func TestSetKeepsNormalisedSpellingsApart(t *testing.T) {

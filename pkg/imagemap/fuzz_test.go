@@ -13,6 +13,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("# c\nimages:\n  a: b # d\nother: [1]\n"))
 	f.Add([]byte("images:\n  <<: *x\n"))
 	f.Add([]byte(""))
+	f.Add([]byte("# x\nimages:\n  # c\n\n  # d\nrelease:\n  name: x\n# last\n"))
+	f.Add([]byte("images: {}\n  # c\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 64<<10 {
 			return

@@ -79,6 +79,11 @@ type ImageMap struct {
 	images  *yaml.Node // the images mapping, nil until needed
 	release *yaml.Node // the release mapping, nil when absent
 	idx     *index     // lookups, built on first use, dropped on edit
+	// inner holds the comment lines indented under an images: block that
+	// has no entries. The YAML library attaches such lines to whatever
+	// follows the block, which would move them out of it on every write;
+	// they are kept here and written back under the block.
+	inner string
 }
 
 // index makes lookups constant-time on large maps.
@@ -161,6 +166,7 @@ func Parse(data []byte) (*ImageMap, error) {
 		return nil, &ParseError{Line: root.Line, Msg: fmt.Sprintf("the map must be a YAML mapping with an %q key, found %s", imagesKey, kindName(root))}
 	}
 	m := &ImageMap{doc: &doc, root: root}
+	var imagesAt int // the index of the images key in root.Content
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
@@ -168,6 +174,7 @@ func Parse(data []byte) (*ImageMap, error) {
 			if m.images != nil {
 				continue // duplicate top-level key: Validate reports it
 			}
+			imagesAt = i
 			switch {
 			case v.Kind == yaml.MappingNode:
 				m.images = v
@@ -191,6 +198,9 @@ func Parse(data []byte) (*ImageMap, error) {
 				return nil, &ParseError{Line: v.Line, Msg: fmt.Sprintf("%q must be a mapping with name and storage_namespace, found %s", releaseKey, kindName(v))}
 			}
 		}
+	}
+	if m.images != nil && len(m.images.Content) == 0 {
+		m.takeInnerComment(data, imagesAt)
 	}
 	return m, nil
 }
@@ -281,6 +291,9 @@ func (m *ImageMap) Release() *Release {
 // function of the document alone.
 func (m *ImageMap) Bytes() ([]byte, error) {
 	if m.images != nil {
+		// "images: {}" parses as a flow mapping; entries added to it are
+		// still written one per line.
+		m.images.Style &^= yaml.FlowStyle
 		for _, n := range m.images.Content {
 			if n.Kind == yaml.ScalarNode {
 				n.Style = yaml.DoubleQuotedStyle
@@ -311,6 +324,9 @@ func (m *ImageMap) Bytes() ([]byte, error) {
 	}
 	if err := enc.Close(); err != nil {
 		return nil, fmt.Errorf("rendering image map: %w", err)
+	}
+	if m.inner != "" && m.images != nil && len(m.images.Content) == 0 {
+		return putInnerComment(buf.Bytes(), m.inner), nil
 	}
 	return buf.Bytes(), nil
 }

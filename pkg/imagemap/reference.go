@@ -160,3 +160,44 @@ func (r Reference) Canonical() string {
 	}
 	return s
 }
+
+// isRegistryHost reports whether the reference is a registry host alone
+// ("registry.example.com", "localhost:5000"), with no repository path: it
+// parses as a one-element Docker Hub name, or as one with a port for a tag.
+func (r Reference) isRegistryHost() bool {
+	if strings.Contains(r.Repository, "/") || r.Digest != "" {
+		return false
+	}
+	host := strings.Contains(r.Repository, ".") || r.Repository == "localhost"
+	return host && (r.Tag == "" || isPort(r.Tag))
+}
+
+func isPort(s string) bool {
+	if s == "" || len(s) > 5 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// hostExample is the value a user most likely meant when writing the
+// registry host r as the mirror of src: the host, the image name, and for
+// a source with a tag or digest, that too.
+func (r Reference) hostExample(src Reference, srcOK bool) string {
+	name := "IMAGE"
+	if srcOK {
+		name = src.LastElement() + src.Suffix()
+	}
+	return r.Repository + r.portSuffix() + "/" + name
+}
+
+func (r Reference) portSuffix() string {
+	if r.Tag != "" {
+		return ":" + r.Tag
+	}
+	return ""
+}

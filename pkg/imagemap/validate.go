@@ -21,8 +21,10 @@ func (p Problem) Error() string {
 // Validate lists every problem that would make the SDR pull the wrong image
 // or reject the map: duplicate keys, empty or unparsable references,
 // non-string values, aliases, a bare-repository key whose value has a tag or
-// digest, and a release block with fields the SDR does not know. No problems
-// means the map is safe to write.
+// digest, a key with a tag or digest whose value has neither (the SDR would
+// pull ":latest"), a value that is a registry host with no repository, and a
+// release block with fields the SDR does not know. No problems means the map
+// is safe to write.
 func (m *ImageMap) Validate() []Problem {
 	var ps []Problem
 	add := func(n *yaml.Node, key, format string, args ...any) {
@@ -93,7 +95,7 @@ func validateImages(images *yaml.Node) []Problem {
 		}
 		key := k.Value
 		if first, dup := seen[key]; dup {
-			add(k, key, "images: key %q is defined again (first at line %d); the SDR would use only the last one", key, first)
+			add(k, key, "images: key %q is defined again (first at line %d); the SDR would use only the last one: keep one with 'map set', or remove every copy with 'map rm'", key, first)
 		}
 		seen[key] = k.Line
 		src, srcErr := ParseReference(key)
@@ -109,10 +111,52 @@ func validateImages(images *yaml.Node) []Problem {
 			add(v, key, "images: value of %q: %v", key, dstErr)
 			continue
 		}
+		if dst.isRegistryHost() {
+			add(v, key, "images: value of %q, %q, is a registry host, not a repository in it: the SDR would pull an image of that name from Docker Hub; write the repository path too, e.g. %q",
+				key, v.Value, dst.hostExample(src, srcErr == nil))
+			continue
+		}
+		if srcErr == nil && !src.IsBare() && dst.IsBare() {
+			add(v, key, "images: %q has a tag or digest, so the SDR uses its value verbatim; %q has neither, so the SDR would pull %q: write the tag or digest in the value, e.g. %q",
+				key, v.Value, v.Value+":latest", v.Value+src.Suffix())
+		}
 		if srcErr == nil && src.IsBare() && !dst.IsBare() {
 			add(v, key, "images: %q is a bare repository key, so the SDR appends the source tag to its value; %q already carries %q",
 				key, v.Value, dst.Suffix())
 		}
 	}
+	return ps
+}
+
+// Audit lists what map validate reports: every problem of Validate, and
+// keys that name the same image under two spellings ("atlanhq/x" and
+// "docker.io/atlanhq/x"). The SDR matches keys literally, so one of the
+// two is almost always dead; writes still accept both, as set does when
+// asked for the second spelling, because an SDR whose images use both
+// needs both.
+func (m *ImageMap) Audit() []Problem {
+	ps := m.Validate()
+	if m.images == nil {
+		return ps
+	}
+	first := map[string]*yaml.Node{} // canonical form -> the first key spelling it
+	for i := 0; i+1 < len(m.images.Content); i += 2 {
+		k := m.images.Content[i]
+		ref, err := ParseReference(k.Value)
+		if k.Kind != yaml.ScalarNode || err != nil {
+			continue
+		}
+		c := ref.Canonical()
+		prev, seen := first[c]
+		switch {
+		case !seen:
+			first[c] = k
+		case prev.Value != k.Value:
+			ps = append(ps, Problem{Line: k.Line, Key: k.Value, Msg: fmt.Sprintf(
+				"images: keys %q and %q (line %d) name the same image under two spellings; the SDR matches keys literally, so only the spelling its images use ever matches: remove the other one (keep both only if the SDR's images use both spellings)",
+				k.Value, prev.Value, prev.Line)})
+		}
+	}
+	slices.SortStableFunc(ps, func(a, b Problem) int { return a.Line - b.Line })
 	return ps
 }

@@ -77,6 +77,15 @@ func TestValidate(t *testing.T) {
 		{"release unknown field", "images: {}\nrelease:\n  name: x\n  namespace: y\n", []string{`4:release: unknown field "namespace"`}},
 		{"release non-string", "images: {}\nrelease:\n  name: [x]\n", []string{"3:release: name must be a non-empty string"}},
 		{"release duplicate field", "images: {}\nrelease:\n  name: x\n  name: y\n", []string{`4:release: field "name" is defined again`}},
+		{"tagged key with untagged value", "images:\n  \"atlanhq/a:1.0\": \"r/atlan/a\"\n",
+			[]string{`2:images: "atlanhq/a:1.0" has a tag or digest, so the SDR uses its value verbatim; "r/atlan/a" has neither, so the SDR would pull "r/atlan/a:latest": write the tag or digest in the value, e.g. "r/atlan/a:1.0"`}},
+		{"digest key with untagged value", "images:\n  \"atlanhq/a@" + dgst + "\": \"r/atlan/a\"\n",
+			[]string{`2:e.g. "r/atlan/a@` + dgst + `"`}},
+		{"bare host value", "images:\n  \"atlanhq/a\": \"registry.example.com\"\n",
+			[]string{`2:images: value of "atlanhq/a", "registry.example.com", is a registry host, not a repository in it: the SDR would pull an image of that name from Docker Hub; write the repository path too, e.g. "registry.example.com/a"`}},
+		{"bare host and port value", "images:\n  \"atlanhq/a:1.0\": \"localhost:5000\"\n",
+			[]string{`2:is a registry host, not a repository in it: the SDR would pull an image of that name from Docker Hub; write the repository path too, e.g. "localhost:5000/a:1.0"`}},
+		{"host with a path is a repository", "images:\n  \"atlanhq/a\": \"registry.example.com/a\"\n  \"atlanhq/b:1\": \"mirror.example.com:5000/b:1\"\n", nil},
 		{"several, sorted by line", "images:\n  \"a\": \"\"\n  \"a\": \"r/a:1\"\nrelease:\n  foo: 1\n",
 			[]string{"2:empty reference", "3:defined again", "3:already carries", "5:unknown field"}},
 	}
@@ -94,6 +103,47 @@ func TestValidate(t *testing.T) {
 				line, sub, _ := strings.Cut(w, ":")
 				if s := got[i].Error(); !strings.HasPrefix(s, "line "+line+": ") || !strings.Contains(s, sub) {
 					t.Errorf("problem %d = %q, want line %s containing %q", i, s, line, sub)
+				}
+			}
+		})
+	}
+}
+
+func TestAudit(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     []string // "line:substring" of each problem, in order
+	}{
+		{"valid", sampleMap, nil},
+		{"two spellings of one repository", "images:\n  \"docker.io/atlanhq/x\": \"r/atlan/x\"\n  \"c/d\": \"r/d\"\n  \"atlanhq/x\": \"r/atlan/x\"\n",
+			[]string{`4:images: keys "atlanhq/x" and "docker.io/atlanhq/x" (line 2) name the same image under two spellings; the SDR matches keys literally, so only the spelling its images use ever matches: remove the other one`}},
+		{"three spellings with tags", "images:\n  \"atlanhq/x:1\": \"r/x:1\"\n  \"index.docker.io/atlanhq/x:1\": \"r/x:1\"\n  \"docker.io/atlanhq/x:1\": \"r/x:1\"\n",
+			[]string{`3:"index.docker.io/atlanhq/x:1" and "atlanhq/x:1" (line 2)`, `4:"docker.io/atlanhq/x:1" and "atlanhq/x:1" (line 2)`}},
+		{"library images", "images:\n  \"nginx\": \"r/nginx\"\n  \"docker.io/library/nginx\": \"r/nginx\"\n", []string{`3:"docker.io/library/nginx" and "nginx" (line 2)`}},
+		{"a repository and one of its tags are two images", "images:\n  \"atlanhq/x\": \"r/x\"\n  \"docker.io/atlanhq/x:1\": \"r/x:1\"\n", nil},
+		{"validate's problems too, sorted", "images:\n  \"atlanhq/x\": \"r/x\"\n  \"a:1\": \"r/a\"\n  \"docker.io/atlanhq/x\": \"r/x\"\n",
+			[]string{"3:would pull \"r/a:latest\"", "4:two spellings"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := Parse([]byte(tc.in))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			got := m.Audit()
+			if len(got) != len(tc.want) {
+				t.Fatalf("Audit() = %v, want %d problems %v", got, len(tc.want), tc.want)
+			}
+			for i, w := range tc.want {
+				line, sub, _ := strings.Cut(w, ":")
+				if s := got[i].Error(); !strings.HasPrefix(s, "line "+line+": ") || !strings.Contains(s, sub) {
+					t.Errorf("problem %d = %q, want line %s containing %q", i, s, line, sub)
+				}
+			}
+			// Two spellings are the one thing Audit adds: writes accept them.
+			for _, p := range m.Validate() {
+				if strings.Contains(p.Msg, "two spellings") {
+					t.Errorf("Validate() reports %q; only Audit should", p.Msg)
 				}
 			}
 		})

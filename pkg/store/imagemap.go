@@ -105,8 +105,10 @@ func BackupKey(key string) string { return key + ".bak" }
 // it in between; when someone did, it re-reads, applies edit again to what
 // they wrote, and retries, so concurrent writers adding different entries
 // all land. edit may therefore run more than once. Nothing is written when
-// the existing map does not parse, when edit fails, or when the result has
-// problems. The previous content is copied to "<key>.bak" first.
+// the existing map does not parse, when edit fails, when the result has
+// problems, or when edit changed nothing (the stored text is kept as it is,
+// even where a write would spell it differently). The previous content is
+// copied to "<key>.bak" first.
 func Update(ctx context.Context, obj Object, edit func(*imagemap.ImageMap) error, opts ...UpdateOption) (*Result, error) {
 	o := updateOptions{attempts: 20, backupKey: BackupKey}
 	for _, opt := range opts {
@@ -125,13 +127,36 @@ func Update(ctx context.Context, obj Object, edit func(*imagemap.ImageMap) error
 		if ps := m.Validate(); len(ps) > 0 {
 			return nil, &ProblemsError{URL: obj.URL(), Problems: ps}
 		}
-		return m.Bytes()
+		edited, err := m.Bytes()
+		if err != nil {
+			return nil, err
+		}
+		if unchanged, err := sameAsRendered(old, edited); err != nil || unchanged {
+			return old, err
+		}
+		return edited, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	res.Map = m
 	return res, nil
+}
+
+// sameAsRendered reports whether edited is what old renders to without any
+// edit: the edit changed no entry, only the spelling a write would give
+// the stored text (quotes, indentation). Such an edit writes nothing, so
+// the map, its backup and its lock file stay as they are.
+func sameAsRendered(old, edited []byte) (bool, error) {
+	m, err := imagemap.Parse(old)
+	if err != nil {
+		return false, err
+	}
+	rendered, err := m.Bytes()
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(rendered, edited), nil
 }
 
 // UpdateLock reads the lock file in obj (absent: empty), applies edit and

@@ -322,6 +322,90 @@ func TestStoreSuite(t *testing.T) {
 				}
 			})
 
+			t.Run("an edit that changes no entry writes nothing", func(t *testing.T) {
+				key := "noop/image-map.yaml"
+				obj := b.open(t, key)
+				bak := obj.Sibling(BackupKey(key))
+				// Spelled as a person writes it, not as the tool would:
+				// unquoted keys, four-space indentation, a comment under an
+				// images block that has no entries left.
+				const handWritten = "images:\n    atlanhq/a:   reg.example.com/atlan/a   # nightly\n    'atlanhq/b:1': reg.example.com/atlan/b:1\nrelease:\n    name: my-sdr-release\n"
+				const emptyCommented = "images:\n  # managed by kubectl sdr-mirror\n"
+				for _, tc := range []struct {
+					name, text string
+					edit       func(*imagemap.ImageMap) error
+				}{
+					{"nothing", handWritten, func(*imagemap.ImageMap) error { return nil }},
+					{"an entry set to its value", handWritten, setEntry("atlanhq/a", "reg.example.com/atlan/a")},
+					{"the release block as it is", handWritten, func(m *imagemap.ImageMap) error {
+						m.SetRelease(&imagemap.Release{Name: "my-sdr-release"})
+						return nil
+					}},
+					{"an empty map with a comment", emptyCommented, func(*imagemap.ImageMap) error { return nil }},
+				} {
+					if err := obj.Write(ctx, []byte(tc.text), Any); err != nil {
+						t.Fatal(err)
+					}
+					const oldBackup = "images: {}\n# the backup from an earlier run\n"
+					if err := bak.Write(ctx, []byte(oldBackup), Any); err != nil {
+						t.Fatal(err)
+					}
+					_, before, err := obj.Read(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, dry := range []bool{true, false} {
+						res, err := Update(ctx, obj, tc.edit, DryRun(dry))
+						if record(err) != nil {
+							t.Fatalf("%s: Update(dry run %v) = %v", tc.name, dry, err)
+						}
+						if res.Changed || res.Written || res.Diff(key) != "" || string(res.New) != tc.text {
+							t.Errorf("%s: Update(dry run %v) = changed %v, written %v, diff:\n%s", tc.name, dry, res.Changed, res.Written, res.Diff(key))
+						}
+					}
+					got, after, err := obj.Read(ctx)
+					if err != nil || string(got) != tc.text || after != before {
+						t.Errorf("%s: map after a no-op Update = %q at version %v, %v; want it byte-identical at version %v", tc.name, got, after, err, before)
+					}
+					if got, _, err := bak.Read(ctx); err != nil || string(got) != oldBackup {
+						t.Errorf("%s: backup after a no-op Update = %q, %v; want it untouched", tc.name, got, err)
+					}
+				}
+				// An absent map with nothing to add stays absent.
+				absent := b.open(t, "noop-absent/image-map.yaml")
+				if res, err := Update(ctx, absent, func(*imagemap.ImageMap) error { return nil }); record(err) != nil || res.Written {
+					t.Errorf("Update(no-op on an absent map) = %+v, %v; want nothing written", res, err)
+				}
+				if _, _, err := absent.Read(ctx); !errors.Is(err, ErrNotFound) {
+					t.Errorf("a no-op Update created the map: %v", err)
+				}
+			})
+
+			t.Run("removing the last entry keeps the comment under images", func(t *testing.T) {
+				key := "lastentry/image-map.yaml"
+				obj := b.open(t, key)
+				const text = "images:\n  # managed by kubectl sdr-mirror\n  \"atlanhq/a\": \"reg.example.com/atlan/a\"\nrelease:\n  name: my-sdr-release\n"
+				if err := obj.Write(ctx, []byte(text), Any); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := Update(ctx, obj, func(m *imagemap.ImageMap) error { return m.Remove("atlanhq/a") }); record(err) != nil {
+					t.Fatal(err)
+				}
+				const want = "images: {}\n  # managed by kubectl sdr-mirror\nrelease:\n  name: my-sdr-release\n"
+				if got, _, _ := obj.Read(ctx); string(got) != want {
+					t.Errorf("map after removing its last entry =\n%s\nwant\n%s", got, want)
+				}
+				// Read back and edited again, the comment stays put.
+				res, err := Update(ctx, obj, setEntry("atlanhq/b", "reg.example.com/atlan/b"))
+				if record(err) != nil {
+					t.Fatal(err)
+				}
+				const wantSet = "images:\n  # managed by kubectl sdr-mirror\n  \"atlanhq/b\": \"reg.example.com/atlan/b\"\nrelease:\n  name: my-sdr-release\n"
+				if string(res.New) != wantSet {
+					t.Errorf("map after adding to the emptied block =\n%s\nwant\n%s", res.New, wantSet)
+				}
+			})
+
 			t.Run("8 concurrent writers all land", func(t *testing.T) {
 				const writers = 8
 				key := "concurrent/image-map.yaml"

@@ -175,7 +175,7 @@ func TestBucketUnknownCA(t *testing.T) {
 
 			// Nothing was written by the refused runs.
 			out, err = run(nil, "map", "get", "--raw", "--bucket-ca-file", srv.CA)
-			refused(out, err, "not found")
+			refused(out, err, "sdr-tls", "does not exist")
 
 			if out, err := run(nil, append(set, "--bucket-ca-file", srv.CA)...); err != nil {
 				t.Fatalf("with --bucket-ca-file the write failed: %v\n%s", err, out)

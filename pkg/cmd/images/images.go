@@ -173,6 +173,9 @@ func (o *Options) loadMap(ctx context.Context, inst *sdr.Installation) (*imagema
 		defer obj.Close()
 		m, err = store.LoadMap(ctx, obj)
 		if errors.Is(err, store.ErrNotFound) {
+			if explicit {
+				return nil, o.Map.MissingMap(err, obj.URL())
+			}
 			o.f.Warnf("image map %q does not exist yet: no image is a map destination", obj.URL())
 			return nil, nil
 		}

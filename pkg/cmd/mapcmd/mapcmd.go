@@ -116,14 +116,14 @@ func (o *GetOptions) Run(ctx context.Context) error {
 	if o.Raw {
 		data, _, err := obj.Read(ctx)
 		if err != nil {
-			return fmt.Errorf("reading image map: %w", err)
+			return o.Location.Map.MissingMap(fmt.Errorf("reading image map: %w", err), obj.URL())
 		}
 		_, err = o.f.IO.Out.Write(data)
 		return err
 	}
 	m, err := store.LoadMap(ctx, obj)
 	if err != nil {
-		return err
+		return o.Location.Map.MissingMap(err, obj.URL())
 	}
 	l := Listing{URL: obj.URL(), Entries: []ListingEntry{}, Release: m.Release()}
 	for _, e := range m.Entries() {
@@ -171,8 +171,12 @@ func NewCmdValidate(f *factory.Factory, loc *factory.MapLocation, runF func(*Val
 		Short: "Check the image map for problems the SDR would trip over",
 		Long: `Check the image map: YAML syntax, duplicate keys, empty or unparsable image
 references, values that are not strings, a bare repository key whose value carries a
-tag or digest (the SDR appends the source tag to it), and release: fields the SDR does
-not know. Each problem is printed with its line; the exit code is 1 when there is any.`,
+tag or digest (the SDR appends the source tag to it), a key with a tag or digest whose
+value has neither (the SDR would pull ":latest"), a value that is a registry host with
+no repository, two keys naming the same image under two spellings ("atlanhq/x" and
+"docker.io/atlanhq/x"; the SDR matches keys literally), and release: fields the SDR
+does not know. Each problem is printed with its line; the exit code is 1 when there is
+any.`,
 		Example: strings.ReplaceAll(`  NAME map validate --map image-map.yaml`, "NAME", f.Name),
 		Args:    cobra.NoArgs,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return runVerb(cmd.Context(), o, runF) },
@@ -198,9 +202,9 @@ func (o *ValidateOptions) Run(ctx context.Context) error {
 	defer obj.Close()
 	m, err := store.LoadMap(ctx, obj)
 	if err != nil {
-		return err
+		return o.Location.Map.MissingMap(err, obj.URL())
 	}
-	r := Report{URL: obj.URL(), Entries: m.Len(), Problems: m.Validate()}
+	r := Report{URL: obj.URL(), Entries: m.Len(), Problems: m.Audit()}
 	r.Valid = len(r.Problems) == 0
 	if r.Problems == nil {
 		r.Problems = []imagemap.Problem{}
@@ -246,8 +250,9 @@ func NewCmdSet(f *factory.Factory, loc *factory.MapLocation, runF func(*SetOptio
 		Short: "Map a source image or repository to its mirror",
 		Long: `Add or change one entry. A bare repository SOURCE maps every tag of it and needs a
 bare repository DESTINATION (the SDR appends the source tag); a SOURCE with a tag or
-digest is used verbatim and wins over a repository entry. The map is created when it
-does not exist.`,
+digest is used verbatim and wins over a repository entry. When SOURCE is in the map
+more than once, the copy the SDR uses is set and the others are removed. The map is
+created when it does not exist.`,
 		Example: strings.ReplaceAll(`  # Every tag of a repository
   NAME map set atlanhq/atlan-teradata-app registry.example.com/atlan/atlan-teradata-app --map image-map.yaml
 
@@ -285,11 +290,15 @@ func (o *SetOptions) object() store.Object { return o.obj }
 func (o *SetOptions) Run(ctx context.Context) error {
 	obj := o.obj
 	defer obj.Close()
-	var change imagemap.Change
+	var (
+		change imagemap.Change
+		copies int
+	)
 	res, err := store.Update(ctx, obj, func(m *imagemap.ImageMap) error {
 		if k := m.NormalizedKey(o.Source); k != "" {
 			o.f.Warnf("key %q names the same image as %q after normalisation; both are kept, the SDR matches keys literally", k, o.Source)
 		}
+		copies = m.Count(o.Source)
 		var err error
 		change, err = m.Set(o.Source, o.Destination)
 		if err != nil {
@@ -300,14 +309,42 @@ func (o *SetOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r := editResult{URL: obj.URL(), Source: o.Source, Destination: o.Destination, Change: change, Entries: res.Map.Len()}
+	r := editResult{URL: obj.URL(), Source: o.Source, Destination: o.Destination, Change: change, Entries: res.Map.Len(), Copies: several(copies)}
 	return o.f.Print(r.withDryRun(o.DryRun, res, obj), func(w io.Writer, s *ui.Styles) error {
 		if o.DryRun {
 			return o.f.PrintDiff(w, s, res.Diff(obj.URL()), obj.URL())
 		}
-		_, err := fmt.Fprintf(w, "%s %s -> %s in %q\n", changeStyle(s, change).Render(string(change)), o.Source, o.Destination, obj.URL())
+		_, err := fmt.Fprintf(w, "%s %s -> %s in %q%s\n", changeStyle(s, change).Render(string(change)), o.Source, o.Destination, obj.URL(), duplicatesNote(copies, 1))
 		return err
 	})
+}
+
+// several is n when the key was in the map more than once, else 0.
+func several(n int) int {
+	if n > 1 {
+		return n
+	}
+	return 0
+}
+
+// duplicatesNote says how many copies of a duplicated key an edit
+// removed, keeping kept of them; "" when the key was there once.
+func duplicatesNote(copies, kept int) string {
+	switch {
+	case copies < 2:
+		return ""
+	case kept == 0:
+		return fmt.Sprintf(" (%d copies of the key)", copies)
+	}
+	removed := copies - kept
+	return fmt.Sprintf(" (the key was in the map %d times: removed the %d other %s)", copies, removed, copiesWord(removed))
+}
+
+func copiesWord(n int) string {
+	if n == 1 {
+		return "copy"
+	}
+	return "copies"
 }
 
 type editResult struct {
@@ -316,8 +353,11 @@ type editResult struct {
 	Destination string          `json:"destination,omitempty"`
 	Change      imagemap.Change `json:"change"`
 	Entries     int             `json:"entries"`
-	DryRun      bool            `json:"dryRun,omitempty"`
-	Diff        *string         `json:"diff,omitempty"`
+	// Copies is how many entries had the key before the edit, when more
+	// than one: set keeps one of them, rm removes them all.
+	Copies int     `json:"copies,omitempty"`
+	DryRun bool    `json:"dryRun,omitempty"`
+	Diff   *string `json:"diff,omitempty"`
 }
 
 func (r editResult) withDryRun(dry bool, res *store.Result, obj store.Object) editResult {
@@ -389,9 +429,11 @@ func (o *RemoveOptions) Run(ctx context.Context) error {
 	obj := o.obj
 	defer obj.Close()
 	if _, _, err := obj.Read(ctx); errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("map rm: image map %q does not exist", obj.URL())
+		return o.Location.Map.MissingMap(err, obj.URL())
 	}
+	copies := 0
 	res, err := store.Update(ctx, obj, func(m *imagemap.ImageMap) error {
+		copies = m.Count(o.Source)
 		if err := m.Remove(o.Source); err != nil {
 			hint := ""
 			if k := m.NormalizedKey(o.Source); k != "" {
@@ -404,12 +446,12 @@ func (o *RemoveOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r := editResult{URL: obj.URL(), Source: o.Source, Change: imagemap.Removed, Entries: res.Map.Len()}
+	r := editResult{URL: obj.URL(), Source: o.Source, Change: imagemap.Removed, Entries: res.Map.Len(), Copies: several(copies)}
 	return o.f.Print(r.withDryRun(o.DryRun, res, obj), func(w io.Writer, s *ui.Styles) error {
 		if o.DryRun {
 			return o.f.PrintDiff(w, s, res.Diff(obj.URL()), obj.URL())
 		}
-		_, err := fmt.Fprintf(w, "%s %s from %q\n", s.Warn.Render("removed"), o.Source, obj.URL())
+		_, err := fmt.Fprintf(w, "%s %s from %q%s\n", s.Warn.Render("removed"), o.Source, obj.URL(), duplicatesNote(copies, 0))
 		return err
 	})
 }

@@ -62,6 +62,24 @@ const brokenMap = `images:
   "": "registry.mycompany.com/atlan/empty"
 `
 
+// suspectMap passes the structural checks, yet the SDR would pull the wrong
+// image for three of its entries.
+const suspectMap = `images:
+  "docker.io/atlanhq/atlan-teradata-app": "registry.mycompany.com/atlan/atlan-teradata-app"
+  "atlanhq/atlan-teradata-app": "registry.mycompany.com/atlan/atlan-teradata-app"
+  "atlanhq/atlan-postgres-app:2.0.1": "registry.mycompany.com/atlan/atlan-postgres-app"
+  "atlanhq/atlan-mysql-app": "registry.mycompany.com"
+`
+
+// duplicateMap holds one key three times; the SDR uses the last copy.
+const duplicateMap = `images:
+  # every tag of teradata
+  "atlanhq/atlan-teradata-app": "registry.mycompany.com/atlan/old-teradata"
+  "atlanhq/atlan-postgres-app": "registry.mycompany.com/atlan/atlan-postgres-app"
+  "atlanhq/atlan-teradata-app": "registry.mycompany.com/atlan/atlan-teradata-app"
+  "atlanhq/atlan-teradata-app": "registry.mycompany.com/atlan/teradata"
+`
+
 func writeFile(t *testing.T, path, text string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -251,7 +269,33 @@ func TestRun(t *testing.T) {
 		{name: "rm-dry-run", output: "table", text: imageMap, args: []string{"rm", "atlanhq/atlan-teradata-app:3.1.4", "--dry-run"}},
 		{name: "rm-unknown", output: "table", text: imageMap, args: []string{"rm", "docker.io/atlanhq/atlan-teradata-app"},
 			err: `map rm: `},
-		{name: "rm-no-map", output: "table", args: []string{"rm", "atlanhq/a"}, err: `map rm: image map "image-map.yaml" does not exist`},
+		{name: "rm-no-map", output: "table", args: []string{"rm", "atlanhq/a"}, err: `--map "image-map.yaml": the image map file does not exist; check the path`},
+		{name: "get-no-map", output: "table", args: []string{"get"}, err: `--map "image-map.yaml": the image map file does not exist; check the path`},
+		{name: "get-raw-no-map", output: "table", args: []string{"get", "--raw"}, err: `--map "image-map.yaml": the image map file does not exist; check the path`},
+		{name: "validate-no-map", output: "table", args: []string{"validate"}, err: `--map "image-map.yaml": the image map file does not exist; check the path`},
+		{name: "validate-suspect", output: "table", text: suspectMap, args: []string{"validate"}, err: `image map "image-map.yaml": 3 problems`},
+		{name: "validate-suspect-json", output: "json", text: suspectMap, args: []string{"validate"}, err: `image map "image-map.yaml": 3 problems`},
+		{name: "validate-duplicate", output: "table", text: duplicateMap, args: []string{"validate"}, err: `image map "image-map.yaml": 2 problems`},
+		// set and rm repair a map with a duplicated key and say what they did.
+		{name: "set-duplicate", output: "table", text: duplicateMap,
+			args: []string{"set", "atlanhq/atlan-teradata-app", "registry.mycompany.com/atlan/teradata"}, after: "set-duplicate-map"},
+		{name: "set-duplicate-json", output: "json", text: duplicateMap,
+			args: []string{"set", "atlanhq/atlan-teradata-app", "registry.mycompany.com/atlan/atlan-teradata-app"}, after: "set-duplicate-json-map"},
+		{name: "set-duplicate-dry-run", output: "table", text: duplicateMap,
+			args: []string{"set", "atlanhq/atlan-teradata-app", "registry.mycompany.com/atlan/teradata", "--dry-run"}},
+		{name: "rm-duplicate", output: "table", text: duplicateMap, args: []string{"rm", "atlanhq/atlan-teradata-app"}, after: "rm-duplicate-map"},
+		{name: "rm-duplicate-json", output: "json", text: duplicateMap, args: []string{"rm", "atlanhq/atlan-teradata-app"}, after: "rm-duplicate-map"},
+		{name: "rm-duplicate-dry-run", output: "table", text: duplicateMap, args: []string{"rm", "atlanhq/atlan-teradata-app", "--dry-run"}},
+		// An edit of another key leaves the duplicate, and is refused with the way out.
+		{name: "set-other-duplicate", output: "table", text: duplicateMap,
+			args: []string{"set", "atlanhq/atlan-mysql-app", "registry.mycompany.com/atlan/atlan-mysql-app"}, err: `'map set'`},
+		{name: "set-tag-without-tag", output: "table", text: imageMap,
+			args: []string{"set", "atlanhq/atlan-postgres-app:2.0.1", "registry.mycompany.com/atlan/atlan-postgres-app"}, err: `would pull "registry.mycompany.com/atlan/atlan-postgres-app:latest"`},
+		{name: "set-host", output: "table", text: imageMap,
+			args: []string{"set", "atlanhq/atlan-postgres-app", "registry.mycompany.com"}, err: `is a registry host`},
+		// A set that changes nothing writes nothing, not even a respelling.
+		{name: "set-unchanged", output: "table", text: "images:\n    atlanhq/a: reg.example.com/atlan/a\n",
+			args: []string{"set", "atlanhq/a", "reg.example.com/atlan/a"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

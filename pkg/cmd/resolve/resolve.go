@@ -2,7 +2,6 @@ package resolve
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -76,7 +75,8 @@ A warning tells when a key would match only after such normalisation.`,
 }
 
 // Complete loads the map when one is configured. A configured map that does
-// not exist yet resolves nothing, as for the SDR.
+// not exist is an error, as for every command reading a map: resolving
+// against it would show what a typo in the path makes of every image.
 func (o *Options) Complete(ctx context.Context) error {
 	o.resolver.Prefix = o.Base
 	if !o.Map.Configured() {
@@ -88,12 +88,8 @@ func (o *Options) Complete(ctx context.Context) error {
 	}
 	defer obj.Close()
 	m, err := store.LoadMap(ctx, obj)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		o.f.Warnf("image map %q does not exist yet: every image resolves to itself", obj.URL())
-		m = imagemap.New()
-	case err != nil:
-		return err
+	if err != nil {
+		return o.Map.MissingMap(err, obj.URL())
 	}
 	o.resolver.Map = m
 	return nil
