@@ -133,6 +133,15 @@ func (c *Copier) Probe(ctx context.Context, sources, destinations []string) erro
 	return errors.Join(errs...)
 }
 
+// ProbePairs is Probe for the sources and destinations of pairs.
+func (c *Copier) ProbePairs(ctx context.Context, pairs []Pair) error {
+	sources, destinations := make([]string, len(pairs)), make([]string, len(pairs))
+	for i, p := range pairs {
+		sources[i], destinations[i] = p.Source, p.Destination
+	}
+	return c.Probe(ctx, sources, destinations)
+}
+
 func (c *Copier) probe(ctx context.Context, t *probeTarget) error {
 	pctx, cancel := context.WithTimeout(ctx, c.o.probeTimeout)
 	defer cancel()
@@ -168,8 +177,6 @@ func diagnose(err error, host string, timeout time.Duration) (cause, check strin
 	case errors.As(err, &hostname) || errors.As(err, &invalid):
 		return "TLS certificate not valid for it",
 			fmt.Sprintf("check the host name against the registry's certificate, or pass %s %s to skip the check", setting.InsecureRegistry, host)
-	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") || errors.As(err, &record):
-		return "it does not speak HTTPS", fmt.Sprintf("for a plain-HTTP registry pass %s %s", setting.InsecureRegistry, host)
 	case strings.Contains(err.Error(), "proxyconnect"):
 		return "the proxy failed", "check HTTPS_PROXY and NO_PROXY"
 	case errors.As(err, &dns) && dns.IsNotFound:
@@ -182,6 +189,10 @@ func diagnose(err error, host string, timeout time.Duration) (cause, check strin
 		return fmt.Sprintf("no answer within %s", timeout), "check " + proxy
 	case errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH):
 		return "no route to host", "check the network, and " + proxy
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") || errors.As(err, &record):
+		// After the cases above: a host tried over HTTPS and then plain
+		// HTTP is diagnosed by what plain HTTP met.
+		return "it does not speak HTTPS", fmt.Sprintf("for a plain-HTTP registry pass %s %s", setting.InsecureRegistry, host)
 	}
 	return err.Error(), fmt.Sprintf("check DNS, %s, a private CA (%s) or plain HTTP (%s %s)", proxy, setting.RegistryCAFile, setting.InsecureRegistry, host)
 }
