@@ -155,16 +155,18 @@ func (c *Copier) probe(ctx context.Context, t *probeTarget) error {
 		return nil
 	}
 	u := &UnreachableError{Role: strings.Join(t.roles, " and "), Host: t.reg.RegistryStr(), MirrorOf: t.mirrorOf, Err: err}
-	u.Cause, u.Check = diagnose(err, t.reg.RegistryStr(), c.o.probeTimeout)
-	if t.mirrorOf == "" && slices.Contains(t.roles, "source") {
+	var unconnected bool
+	u.Cause, u.Check, unconnected = diagnose(err, t.reg.RegistryStr(), c.o.probeTimeout)
+	if unconnected && t.mirrorOf == "" && slices.Contains(t.roles, "source") {
 		u.Check += fmt.Sprintf("; where this network reaches %s only through a mirror, pass %s %s=MIRRORHOST", u.Host, setting.RegistryMirror, u.Host)
 	}
 	return u
 }
 
 // diagnose names why a connection to host failed, in a few words, and
-// what to check.
-func diagnose(err error, host string, timeout time.Duration) (cause, check string) {
+// what to check; unconnected is set when no connection was made at all
+// (a network that reaches the host only through a mirror looks so).
+func diagnose(err error, host string, timeout time.Duration) (cause, check string, unconnected bool) {
 	const proxy = "a firewall or proxy on the way (HTTPS_PROXY, and NO_PROXY for hosts reached directly)"
 	var dns *net.DNSError
 	var hostname x509.HostnameError
@@ -173,28 +175,28 @@ func diagnose(err error, host string, timeout time.Duration) (cause, check strin
 	switch {
 	case capool.Untrusted(err):
 		return "TLS certificate signed by an unknown authority",
-			fmt.Sprintf("pass the CA's PEM file with %s, or %s %s to skip the check", setting.RegistryCAFile, setting.InsecureRegistry, host)
+			fmt.Sprintf("pass the CA's PEM file with %s, or %s %s to skip the check", setting.RegistryCAFile, setting.InsecureRegistry, host), false
 	case errors.As(err, &hostname) || errors.As(err, &invalid):
 		return "TLS certificate not valid for it",
-			fmt.Sprintf("check the host name against the registry's certificate, or pass %s %s to skip the check", setting.InsecureRegistry, host)
+			fmt.Sprintf("check the host name against the registry's certificate, or pass %s %s to skip the check", setting.InsecureRegistry, host), false
 	case strings.Contains(err.Error(), "proxyconnect"):
-		return "the proxy failed", "check HTTPS_PROXY and NO_PROXY"
+		return "the proxy failed", "check HTTPS_PROXY and NO_PROXY", true
 	case errors.As(err, &dns) && dns.IsNotFound:
-		return "no such host", "check the host name and this machine's DNS; behind a proxy check HTTPS_PROXY and NO_PROXY"
+		return "no such host", "check the host name and this machine's DNS; behind a proxy check HTTPS_PROXY and NO_PROXY", true
 	case errors.As(err, &dns):
-		return "DNS lookup failed", "check this machine's DNS; behind a proxy check HTTPS_PROXY and NO_PROXY"
+		return "DNS lookup failed", "check this machine's DNS; behind a proxy check HTTPS_PROXY and NO_PROXY", true
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused", "check the host and port, and " + proxy
+		return "connection refused", "check the host and port, and " + proxy, true
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		return fmt.Sprintf("no answer within %s", timeout), "check " + proxy
+		return fmt.Sprintf("no answer within %s", timeout), "check " + proxy, true
 	case errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH):
-		return "no route to host", "check the network, and " + proxy
+		return "no route to host", "check the network, and " + proxy, true
 	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") || errors.As(err, &record):
 		// After the cases above: a host tried over HTTPS and then plain
 		// HTTP is diagnosed by what plain HTTP met.
-		return "it does not speak HTTPS", fmt.Sprintf("for a plain-HTTP registry pass %s %s", setting.InsecureRegistry, host)
+		return "it does not speak HTTPS", fmt.Sprintf("for a plain-HTTP registry pass %s %s", setting.InsecureRegistry, host), false
 	}
-	return err.Error(), fmt.Sprintf("check DNS, %s, a private CA (%s) or plain HTTP (%s %s)", proxy, setting.RegistryCAFile, setting.InsecureRegistry, host)
+	return err.Error(), fmt.Sprintf("check DNS, %s, a private CA (%s) or plain HTTP (%s %s)", proxy, setting.RegistryCAFile, setting.InsecureRegistry, host), false
 }
 
 func isTimeout(err error) bool {

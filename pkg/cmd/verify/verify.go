@@ -125,12 +125,12 @@ func (o *Options) Validate() error {
 
 // Run verifies every image and prints a verdict for each.
 func (o *Options) Run(ctx context.Context) error {
-	if err := o.client.Probe(ctx, o.Images, nil); err != nil {
-		return err
-	}
 	refs, ropts := o.refs, o.ropts
 	v, err := verify.New(ctx, append(o.Verify.Options(), verify.WithRemoteOptions(ropts...))...)
 	if err != nil {
+		return err
+	}
+	if err := o.client.Probe(ctx, o.Images, nil); err != nil {
 		return err
 	}
 	rows := make([]Row, len(refs))
