@@ -20,9 +20,9 @@ func (r *Run) reach(ctx context.Context, items []inventory.Item) error {
 	if r.cfg.Offline || len(items) == 0 {
 		return nil
 	}
-	resolver := imagemap.Resolver{Map: r.cfg.ImageMap, Prefix: strings.TrimRight(r.cfg.Target, "/")}
+	target := strings.TrimRight(r.cfg.Target, "/")
+	resolver := imagemap.Resolver{Map: r.cfg.ImageMap, Prefix: target}
 	var sources, destinations []string
-	toTarget := false
 	for _, it := range items {
 		src := it.Image
 		if it.MappedFrom != "" {
@@ -33,14 +33,14 @@ func (r *Run) reach(ctx context.Context, items []inventory.Item) error {
 		switch {
 		case err != nil:
 			// The plan reports it.
-		case res.Rule == imagemap.RuleNone:
-			toTarget = true
-		default:
+		case res.Rule == imagemap.RuleNone && target != "":
+			// A new entry: under the target, on its host.
+			if ref, err := imagemap.ParseReference(src); err == nil {
+				destinations = append(destinations, imagemap.PrefixRewrite(target, ref))
+			}
+		case res.Rule != imagemap.RuleNone:
 			destinations = append(destinations, res.Resolved)
 		}
-	}
-	if toTarget && r.cfg.Target != "" {
-		destinations = append(destinations, strings.TrimRight(r.cfg.Target, "/"))
 	}
 	return r.copier.Probe(ctx, sources, destinations)
 }

@@ -106,6 +106,11 @@ func TestPlanReachabilityFirst(t *testing.T) {
 		t.Errorf("Plan with every image mapped to a reachable registry = %v, want the unused target left alone", err)
 	}
 
+	// A target that is a bare host is probed on that host.
+	if _, err := syncer.Plan(context.Background(), cfg(closed, false, imagemap.New())); err == nil || !strings.Contains(err.Error(), `registry "`+closed+`" is unreachable`) {
+		t.Errorf("Plan with the bare host %s as target = %v, want it named unreachable", closed, err)
+	}
+
 	// Offline plans talk to no registry.
 	if _, err := syncer.Plan(context.Background(), cfg(closed+"/atlan", true, imagemap.New())); err != nil {
 		t.Errorf("offline Plan = %v, want no probe", err)
