@@ -71,9 +71,33 @@ func Run(ctx context.Context, f *factory.Factory, args []string) int {
 	if errors.Is(err, context.Canceled) {
 		err = errors.New("interrupted")
 	}
-	msg := strings.ReplaceAll(withRemedies(err.Error(), err), "\n", " ")
-	fmt.Fprintln(f.IO.ErrOut, f.ErrStyles().Bad.Render("error:")+" "+msg)
+	for _, e := range lines(err) {
+		msg := strings.ReplaceAll(withRemedies(e.Error(), e), "\n", " ")
+		fmt.Fprintln(f.IO.ErrOut, f.ErrStyles().Bad.Render("error:")+" "+msg)
+	}
 	return code
+}
+
+// lines splits an error made of several, one per line (errors.Join), such
+// as one unreachable registry or bucket each, into one error line each;
+// any other error is one line.
+func lines(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error }) //nolint:errorlint // only the error itself, not what it wraps
+	if !ok {
+		return []error{err}
+	}
+	var parts []error
+	var msgs []string
+	for _, e := range j.Unwrap() {
+		if e != nil {
+			parts = append(parts, e)
+			msgs = append(msgs, e.Error())
+		}
+	}
+	if len(parts) < 2 || err.Error() != strings.Join(msgs, "\n") {
+		return []error{err}
+	}
+	return parts
 }
 
 // NewRootCommand builds the command tree.

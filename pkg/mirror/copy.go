@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 
@@ -18,6 +19,7 @@ import (
 // time; blobs are shared across the images of one Copy.
 type Copier struct {
 	o      *options
+	base   http.RoundTripper // under the retries: the probe's
 	puller *pullers
 	pusher *remote.Pusher
 
@@ -68,6 +70,9 @@ func New(opts ...Option) (*Copier, error) {
 		// uploads that fail.
 		remote.WithRetryStatusCodes(),
 		remote.WithRetryBackoff(remote.Backoff{Duration: o.retry.initial, Factor: 2, Jitter: 0.2, Steps: o.retry.attempts}),
+		// retryTransport has already retried a refused connection; an
+		// unresolvable name or an untrusted certificate will not change.
+		remote.WithRetryPredicate(restartable),
 		remote.WithJobs(o.concurrency),
 		remote.WithUserAgent(o.userAgent),
 	}
@@ -77,6 +82,7 @@ func New(opts ...Option) (*Copier, error) {
 	}
 	return &Copier{
 		o:       o,
+		base:    base,
 		puller:  &pullers{keychain: o.keychain, rt: rt, jobs: o.concurrency, reg: map[string]*registryPuller{}},
 		pusher:  pusher,
 		blobSem: make(chan struct{}, o.concurrency),

@@ -35,16 +35,19 @@ type options struct {
 	caPEMs      [][]byte
 	retry       retryPolicy
 	userAgent   string
-	overwrite   bool
+	// probeTimeout bounds each registry's reachability probe.
+	probeTimeout time.Duration
+	overwrite    bool
 }
 
 func defaultOptions() *options {
 	return &options{
-		concurrency: DefaultConcurrency,
-		mirrors:     map[string]string{},
-		insecure:    map[string]bool{},
-		retry:       defaultRetryPolicy,
-		userAgent:   "kubectl-sdr-mirror",
+		concurrency:  DefaultConcurrency,
+		mirrors:      map[string]string{},
+		insecure:     map[string]bool{},
+		retry:        defaultRetryPolicy,
+		userAgent:    "kubectl-sdr-mirror",
+		probeTimeout: DefaultProbeTimeout,
 	}
 }
 
@@ -187,7 +190,9 @@ func WithCAFile(file string) Option {
 // WithRetry sets how often a request that failed with 408, 429, 5xx or a
 // dropped connection is tried in all, and the first backoff, doubled each
 // time up to maxWait. A Retry-After header overrides the backoff (capped at
-// maxWait). Default: 6 attempts, 500ms, 30s.
+// maxWait). A refused connection is tried once more, after the first
+// backoff; a name that does not resolve or a certificate that is not
+// trusted is not retried. Default: 6 attempts, 500ms, 30s.
 func WithRetry(attempts int, initial, maxWait time.Duration) Option {
 	return func(o *options) error {
 		if attempts < 1 || initial <= 0 || maxWait < initial {

@@ -25,6 +25,12 @@ type retryPolicy struct {
 
 var defaultRetryPolicy = retryPolicy{attempts: 6, initial: 500 * time.Millisecond, max: 30 * time.Second}
 
+// refusedAttempts is how often a refused connection is tried in all: once
+// more covers a registry restarting behind its load balancer, while a
+// registry that is not there at all costs one backoff, not the whole
+// policy's.
+const refusedAttempts = 2
+
 // retryableStatus are the answers worth asking again: timeouts, throttling
 // and server or gateway failures.
 func retryableStatus(code int) bool {
@@ -38,7 +44,8 @@ func retryableStatus(code int) bool {
 }
 
 // retryableError is a dropped or refused connection, not a cancelled
-// context or a TLS or DNS misconfiguration.
+// context or a TLS or DNS misconfiguration. A refused connection is
+// retried only once (see refusedAttempts).
 func retryableError(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
@@ -50,6 +57,14 @@ func retryableError(err error) bool {
 	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// restartable is go-containerregistry's retry predicate for the whole
+// operations it restarts (a blob upload): a dropped connection, not one
+// that was refused (retryTransport has retried that already) or that no
+// retry changes.
+func restartable(err error) bool {
+	return retryableError(err) && !errors.Is(err, syscall.ECONNREFUSED) && !unchanging(err)
 }
 
 // retryTransport retries requests that failed with a retryable status or a
@@ -77,7 +92,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := t.inner.RoundTrip(r)
 		retry := retryableError(err) || (err == nil && retryableStatus(resp.StatusCode))
-		if !retry || attempt >= t.policy.attempts {
+		if !retry || attempt >= t.policy.attempts || (errors.Is(err, syscall.ECONNREFUSED) && attempt >= refusedAttempts) {
 			return resp, err
 		}
 		wait, fromHeader := t.backoff(attempt, resp)

@@ -38,6 +38,7 @@ const (
 	Overwrite            Name = "overwrite"
 	RegistryAuthFile     Name = "registry-auth-file"
 	RegistryCAFile       Name = "registry-ca-file"
+	RegistryMirror       Name = "registry-mirror"
 	Release              Name = "release"
 	ReleaseBlock         Name = "release-block"
 	SDRChart             Name = "sdr-chart"

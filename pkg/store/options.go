@@ -56,8 +56,9 @@ func (o *openOptions) transport() http.RoundTripper {
 }
 
 // failFast passes requests to an HTTP client and marks a certificate from
-// an unknown CA as not worth retrying, for the AWS and Azure SDKs: it will
-// not change, and their retries only delay the error.
+// an unknown CA, a refused connection and a name that does not resolve as
+// not worth retrying, for the AWS and Azure SDKs: they will not change,
+// and their retries only delay the error.
 type failFast struct {
 	c interface {
 		Do(*http.Request) (*http.Response, error)
@@ -66,21 +67,21 @@ type failFast struct {
 
 func (f failFast) Do(r *http.Request) (*http.Response, error) {
 	resp, err := f.c.Do(r)
-	if err != nil && capool.Untrusted(err) {
-		return resp, untrustedError{err}
+	if err != nil && (capool.Untrusted(err) || unchanging(err)) {
+		return resp, finalError{err}
 	}
 	return resp, err
 }
 
-type untrustedError struct{ error }
+type finalError struct{ error }
 
-func (e untrustedError) Unwrap() error { return e.error }
+func (e finalError) Unwrap() error { return e.error }
 
 // NonRetriable tells azcore's retry policy not to retry.
-func (untrustedError) NonRetriable() {}
+func (finalError) NonRetriable() {}
 
 // RetryableError tells the AWS SDK's retryer not to retry.
-func (untrustedError) RetryableError() bool { return false }
+func (finalError) RetryableError() bool { return false }
 
 // tlsHint explains a certificate from an unknown CA.
 func tlsHint(err error, customCA bool) string {

@@ -68,6 +68,9 @@ func LoadMap(ctx context.Context, obj store.Object, log *slog.Logger) (*imagemap
 	if obj == nil {
 		return nil, nil
 	}
+	if err := probeMap(ctx, obj); err != nil {
+		return nil, err
+	}
 	m, err := store.LoadMap(ctx, obj)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -127,6 +130,9 @@ func Plan(ctx context.Context, cfg Config) (*Run, error) {
 		return nil, err
 	}
 	items := r.filter(inv.Items())
+	if err := r.reach(ctx, items); err != nil {
+		return nil, err
+	}
 	if r.Plan, err = r.build(ctx, items); err != nil {
 		return nil, err
 	}

@@ -115,6 +115,9 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := c.ProbePairs(ctx, o.Pairs); err != nil {
+		return err
+	}
 	rep, copyErr := c.Copy(ctx, o.Pairs)
 	progress.Close()
 	for _, r := range rep.Images {

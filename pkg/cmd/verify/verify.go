@@ -130,6 +130,9 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := o.client.Probe(ctx, o.Images, nil); err != nil {
+		return err
+	}
 	rows := make([]Row, len(refs))
 	failed := 0
 	for i, r := range refs {
