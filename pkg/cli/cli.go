@@ -56,7 +56,7 @@ func Main(ctx context.Context, streams genericiooptions.IOStreams, args []string
 func Run(ctx context.Context, f *factory.Factory, args []string) int {
 	root := NewRootCommand(f)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
@@ -71,7 +71,14 @@ func Run(ctx context.Context, f *factory.Factory, args []string) int {
 	if errors.Is(err, context.Canceled) {
 		err = errors.New("interrupted")
 	}
-	msg := strings.ReplaceAll(withRemedies(err.Error(), err), "\n", " ")
+	msg := withRemedies(err.Error(), err)
+	var nc *factory.NoClusterError
+	if errors.As(err, &nc) {
+		// What wraps it (which command wanted the cluster for what) only
+		// buries the one thing to fix.
+		msg = nc.Error() + noClusterRemedy(cmd, f.Global.HelmPlugin)
+	}
+	msg = strings.ReplaceAll(msg, "\n", " ")
 	fmt.Fprintln(f.IO.ErrOut, f.ErrStyles().Bad.Render("error:")+" "+msg)
 	return code
 }

@@ -13,11 +13,15 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
 )
 
-// kubeClients builds API clients from the kubeconfig flags.
+// kubeClients builds API clients from the kubeconfig flags, once the API
+// server has answered a first request (a *NoClusterError otherwise).
 func (f *Factory) kubeClients() (kubernetes.Interface, dynamic.Interface, error) {
 	cfg, err := f.ConfigFlags.ToRESTConfig()
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading the kubeconfig: %w; pass --kubeconfig or set KUBECONFIG", err)
+	}
+	if err := f.probe(cfg); err != nil {
+		return nil, nil, err
 	}
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
