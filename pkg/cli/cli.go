@@ -72,11 +72,10 @@ func Run(ctx context.Context, f *factory.Factory, args []string) int {
 		err = errors.New("interrupted")
 	}
 	msg := withRemedies(err.Error(), err)
-	var nc *factory.NoClusterError
-	if errors.As(err, &nc) {
-		// What wraps it (which command wanted the cluster for what) only
-		// buries the one thing to fix.
-		msg = nc.Error() + noClusterRemedy(cmd, f.Global.HelmPlugin)
+	// When the missing cluster is the error itself, say how to reach one
+	// or do without; a command that wraps it gives its own remedy.
+	if nc := (*factory.NoClusterError)(nil); errors.As(err, &nc) && strings.HasPrefix(msg, nc.Error()) {
+		msg = nc.Error() + noClusterRemedy(cmd, f.Global.HelmPlugin) + strings.TrimPrefix(msg, nc.Error())
 	}
 	msg = strings.ReplaceAll(msg, "\n", " ")
 	fmt.Fprintln(f.IO.ErrOut, f.ErrStyles().Bad.Render("error:")+" "+msg)

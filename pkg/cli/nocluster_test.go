@@ -109,6 +109,10 @@ func TestNoCluster(t *testing.T) {
 			[]string{"no cluster is reachable: the API server https://sdr-api.invalid:6443 did not answer (lookup sdr-api.invalid"}, 10 * time.Second},
 		{"silent server", nil, []string{"diff", "--kubeconfig", kubeconfig(t, silent), "--request-timeout", "1s"},
 			[]string{"no cluster is reachable: the API server " + silent + " did not answer (no answer in time)"}, 4 * time.Second},
+		{"kubeconfig that does not exist", nil, []string{"diff", "--kubeconfig", "/nonexistent/kubeconfig"},
+			[]string{`no cluster is reachable: the kubeconfig "/nonexistent/kubeconfig" does not exist; point --kubeconfig`, withConfig}, 3 * time.Second},
+		{"under helm, kubeconfig that does not exist", map[string]string{"HELM_PLUGIN_NAME": "sdr-mirror", "KUBECONFIG": "/nonexistent/kubeconfig"}, []string{"map", "get"},
+			[]string{`no cluster is reachable: the kubeconfig "/nonexistent/kubeconfig" does not exist; point Helm's --kubeconfig`, "or --map FILE"}, 3 * time.Second},
 		{"under helm", map[string]string{"HELM_PLUGIN_NAME": "sdr-mirror", "KUBECONFIG": kubeconfig(t, refused)}, []string{"diff"},
 			[]string{"no cluster is reachable: the API server " + refused, "point Helm's --kubeconfig or --kube-context at the SDR's cluster", withConfig}, 3 * time.Second},
 	}
@@ -137,6 +141,21 @@ func TestNoCluster(t *testing.T) {
 				t.Errorf("took %s, want at most %s", took, tc.maxTime)
 			}
 		})
+	}
+}
+
+// TestNoClusterWrapped: a command that says what it needed the cluster for
+// keeps its own words and remedy.
+func TestNoClusterWrapped(t *testing.T) {
+	f, _, errOut := newFactory(nil)
+	args := []string{"map", "get", "--bucket", "file:///srv/sdr", "--kubeconfig", kubeconfig(t, "http://"+closedPort(t))}
+	if code := Run(context.Background(), f, args); code != ExitError {
+		t.Errorf("exit %d, want %d", code, ExitError)
+	}
+	msg := errOut.String()
+	if !strings.HasPrefix(msg, "error: --bucket needs --image-map-path") || !strings.Contains(msg, "no cluster is reachable") ||
+		strings.Contains(msg, "point --kubeconfig") || strings.Count(msg, "\n") != 1 {
+		t.Errorf("stderr = %q, want one line: --bucket needs --image-map-path, its cause, no second remedy", msg)
 	}
 }
 

@@ -27,10 +27,16 @@ type NoClusterError struct {
 	// NoKubeconfig says that no kubeconfig was found, so Server is
 	// client-go's default.
 	NoKubeconfig bool
-	Err          error
+	// Kubeconfig is the kubeconfig file given that does not exist; then no
+	// server was tried.
+	Kubeconfig string
+	Err        error
 }
 
 func (e *NoClusterError) Error() string {
+	if e.Kubeconfig != "" {
+		return fmt.Sprintf("no cluster is reachable: the kubeconfig %q does not exist", e.Kubeconfig)
+	}
 	cause := e.Err.Error()
 	var op *net.OpError
 	if errors.As(e.Err, &op) && op.Err != nil {
