@@ -104,14 +104,25 @@ func TestVersionJSON(t *testing.T) {
 }
 
 func TestCompletion(t *testing.T) {
+	// Each script registers the binary's name, which users type when they
+	// run it directly; kubectl and Helm complete through their own scripts.
+	for shell, want := range map[string]string{
+		"bash": "complete -o default -F __start_kubectl-sdr_mirror kubectl-sdr_mirror",
+		"zsh":  "#compdef kubectl-sdr_mirror\ncompdef _kubectl-sdr_mirror kubectl-sdr_mirror\n",
+		"fish": "complete -c kubectl-sdr_mirror -e",
+	} {
+		f, out, _ := newFactory(nil)
+		if code := Run(context.Background(), f, []string{"completion", shell}); code != 0 {
+			t.Fatalf("completion %s failed", shell)
+		}
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("completion %s does not register kubectl-sdr_mirror (%q)", shell, want)
+		}
+		if strings.Contains(out.String(), " sdr-mirror\n") || strings.Contains(out.String(), "-c sdr-mirror ") {
+			t.Errorf("completion %s registers the name sdr-mirror, which no one types", shell)
+		}
+	}
 	f, out, _ := newFactory(nil)
-	if code := Run(context.Background(), f, []string{"completion", "bash"}); code != 0 {
-		t.Fatalf("completion bash failed")
-	}
-	if !strings.Contains(out.String(), "bash completion") {
-		t.Errorf("completion bash printed no bash completion script")
-	}
-	f, out, _ = newFactory(nil)
 	if code := Run(context.Background(), f, []string{"__complete", "resolve", "-o", ""}); code != 0 {
 		t.Fatalf("__complete failed")
 	}
