@@ -18,7 +18,7 @@ GORELEASER_VERSION := v2.16.0
 GORELEASER := $(SDR_MIRROR_CACHE)/goreleaser/$(GORELEASER_VERSION)/goreleaser
 FUZZTIME ?= 30s
 
-.PHONY: all build demo test unit lint fmt verify fuzz clean install-helm-plugin image release-snapshot
+.PHONY: all build demo test unit lint fmt verify fuzz clean install-helm-plugin image release-snapshot release
 
 all: build
 
@@ -79,7 +79,7 @@ verify: release-snapshot ## go.mod tidy, code formatted, shell scripts parse, re
 	$(GO) mod tidy -diff
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run 'make fmt'"; exit 1; }
 	for f in hack/*.sh bench/*.sh .ci/run; do bash -n "$$f"; done
-	sh -n plugin/install.sh
+	for f in plugin/install.sh plugin/kubectl_complete-sdr_mirror plugin.complete; do sh -n "$$f"; done
 
 $(GORELEASER):
 	GOBIN=$(dir $(GORELEASER)) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
@@ -93,6 +93,25 @@ release-snapshot: $(GORELEASER) ## build the release archives and krew manifest 
 	$(GO) run ./hack/krew validate --archives dist dist/krew/sdr-mirror.yaml
 	$(GO) run ./hack/krew render --tag v0.0.0 --archives dist .krew.yaml > dist/krew-release-bot.yaml
 	$(GO) run ./hack/krew validate --archives dist dist/krew-release-bot.yaml
+
+# A release: goreleaser builds, archives and publishes; after building each
+# platform's binary it runs hack/helmplugin, which has Helm 4 package and
+# sign that platform's Helm plugin tarball. The signing key is required:
+#   SDR_MIRROR_SIGNING_KEY          name of the OpenPGP key (its user ID, or part of it)
+#   SDR_MIRROR_SIGNING_KEYRING      keyring file with its secret key (gpg --export-secret-keys --armor NAME)
+#   SDR_MIRROR_SIGNING_PUBLIC_KEY   its public key (gpg --export --armor NAME), published as sdr-mirror-release.asc
+#   SDR_MIRROR_SIGNING_PASSPHRASE_FILE  (optional) the key's passphrase
+#   HELM4                           (optional) a Helm 4 binary; default: hack/install-helm.sh 4
+release: ## publish a release: archives, krew manifest, signed Helm plugin tarballs (GITHUB_TOKEN, SDR_MIRROR_SIGNING_*)
+	for v in SDR_MIRROR_SIGNING_KEY SDR_MIRROR_SIGNING_KEYRING SDR_MIRROR_SIGNING_PUBLIC_KEY; do \
+		test -n "$${!v:-}" || { echo "make release: $$v is not set: the Helm plugin tarballs must be signed, and Helm 4 refuses unsigned ones (see the Makefile's release target)" >&2; exit 1; }; \
+	done
+	for f in "$$SDR_MIRROR_SIGNING_KEYRING" "$$SDR_MIRROR_SIGNING_PUBLIC_KEY"; do \
+		test -r "$$f" || { echo "make release: $$f cannot be read" >&2; exit 1; }; \
+	done
+	$(MAKE) --no-print-directory $(GORELEASER)
+	HELM4=$${HELM4:-$$(hack/install-helm.sh 4)/helm}; export HELM4; \
+	$(GORELEASER) release --clean
 
 clean:
 	rm -rf bin dist

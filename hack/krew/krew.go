@@ -115,14 +115,37 @@ func Validate(data []byte, archives string) error {
 			bad("%s.sha256 %q: want 64 lowercase hex digits", where, pl.SHA256)
 		}
 		wantBin := "kubectl-" + strings.ReplaceAll(p.Metadata.Name, "-", "_")
+		completion := "kubectl_complete-" + strings.ReplaceAll(p.Metadata.Name, "-", "_")
 		if osName == "windows" {
 			wantBin += ".exe"
+			completion += ".cmd"
 		}
 		if pl.Bin != wantBin {
 			bad("%s.bin %q: want %q", where, pl.Bin, wantBin)
 		}
+		want := []string{pl.Bin, completion}
+		if len(pl.Files) > 0 {
+			installed := map[string]bool{}
+			want = nil
+			for j, f := range pl.Files {
+				if f.From == "" || f.To == "" {
+					bad("%s.files[%d]: want from and to", where, j)
+				}
+				want = append(want, f.From)
+				if path.Clean(f.To) == "." {
+					installed[path.Clean(f.From)] = true
+				}
+			}
+			// krew links bin, and kubectl runs the completion script, only
+			// when the files put them in the plugin's directory.
+			for _, need := range []string{pl.Bin, completion} {
+				if !installed[need] {
+					bad("%s.files: %q is not installed (want from: %s, to: .)", where, need, need)
+				}
+			}
+		}
 		if archives != "" && pl.URI != "" && pl.Bin != "" {
-			if err := checkArchive(filepath.Join(archives, path.Base(pl.URI)), pl.SHA256, pl.Bin); err != nil {
+			if err := checkArchive(filepath.Join(archives, path.Base(pl.URI)), pl.SHA256, want); err != nil {
 				bad("%s: %w", where, err)
 			}
 		}
@@ -135,8 +158,10 @@ func Validate(data []byte, archives string) error {
 	return errors.Join(errs...)
 }
 
-// checkArchive checks file's SHA-256 and that it holds bin at its top.
-func checkArchive(file, sum, bin string) error {
+// checkArchive checks file's SHA-256 and that it holds each of names at
+// its top: the binary and kubectl's completion script, or the manifest's
+// files.
+func checkArchive(file, sum string, want []string) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return fmt.Errorf("reading the archive: %w", err)
@@ -149,12 +174,20 @@ func checkArchive(file, sum, bin string) error {
 	if err != nil {
 		return fmt.Errorf("reading archive %q: %w", filepath.Base(file), err)
 	}
+	has := map[string]bool{}
 	for _, n := range names {
-		if strings.TrimPrefix(n, "./") == bin {
-			return nil
+		has[path.Clean(strings.TrimPrefix(n, "./"))] = true
+	}
+	var missing []string
+	for _, w := range want {
+		if !has[path.Clean(w)] {
+			missing = append(missing, fmt.Sprintf("%q", w))
 		}
 	}
-	return fmt.Errorf("archive %q has no %q (it has %s)", filepath.Base(file), bin, strings.Join(names, ", "))
+	if len(missing) > 0 {
+		return fmt.Errorf("archive %q has no %s (it has %s)", filepath.Base(file), strings.Join(missing, ", "), strings.Join(names, ", "))
+	}
+	return nil
 }
 
 func archiveNames(file string, data []byte) ([]string, error) {

@@ -6,12 +6,22 @@ import (
 	"compress/gzip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
 
-// writeArchives writes the six release archives holding bin into dir.
+// writeArchives writes the six release archives into dir, as goreleaser
+// makes them.
 func writeArchives(t *testing.T, dir string) {
+	t.Helper()
+	writeArchivesOf(t, dir, "kubectl-sdr_mirror", "kubectl_complete-sdr_mirror", "LICENSE")
+}
+
+// writeArchivesOf writes the six release archives holding names (with
+// .exe and .cmd on Windows for the binary and the completion script) into
+// dir.
+func writeArchivesOf(t *testing.T, dir string, names ...string) {
 	t.Helper()
 	for _, p := range releasePlatforms {
 		osName, arch, _ := strings.Cut(p, "/")
@@ -22,7 +32,13 @@ func writeArchives(t *testing.T, dir string) {
 				t.Fatal(err)
 			}
 			zw := zip.NewWriter(f)
-			for _, n := range []string{"kubectl-sdr_mirror.exe", "LICENSE"} {
+			for _, n := range names {
+				switch n {
+				case "kubectl-sdr_mirror":
+					n += ".exe"
+				case "kubectl_complete-sdr_mirror":
+					n += ".cmd"
+				}
 				w, err := zw.Create(n)
 				if err != nil {
 					t.Fatal(err)
@@ -41,7 +57,7 @@ func writeArchives(t *testing.T, dir string) {
 		}
 		gz := gzip.NewWriter(f)
 		tw := tar.NewWriter(gz)
-		for _, n := range []string{"kubectl-sdr_mirror", "LICENSE"} {
+		for _, n := range names {
 			if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o755, Size: int64(len(n))}); err != nil {
 				t.Fatal(err)
 			}
@@ -78,6 +94,9 @@ func TestRenderAndValidate(t *testing.T) {
 		{"bad sha", "sha256: ", "sha256: 00", `.sha256 "00`},
 		{"no uri", "uri: https://", "uri2: https://", "parsing: error unmarshaling JSON"},
 		{"unknown field", "  homepage:", "  home_page:", "parsing: error unmarshaling JSON"},
+		{"completion script not installed", "    - from: kubectl_complete-sdr_mirror\n      to: .\n", "",
+			`spec.platforms[0].files: "kubectl_complete-sdr_mirror" is not installed`},
+		{"file not in the archive", "from: LICENSE", "from: NOTICE", `archive "kubectl-sdr_mirror_linux_amd64.tar.gz" has no "NOTICE"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -90,6 +109,23 @@ func TestRenderAndValidate(t *testing.T) {
 				t.Errorf("Validate(%s) = %v, want an error with %q", tc.name, err, tc.want)
 			}
 		})
+	}
+
+	// goreleaser's manifest names no files: the archive must still hold the
+	// completion script.
+	noFiles := regexp.MustCompile(`(?m)^    files:\n(    [- ] .*\n)+`).ReplaceAllString(string(manifest), "")
+	if err := Validate([]byte(noFiles), dir); err != nil {
+		t.Errorf("Validate(manifest without files) = %v", err)
+	}
+	bare := t.TempDir()
+	writeArchivesOf(t, bare, "kubectl-sdr_mirror", "LICENSE")
+	bareManifest, err := Render(string(tmpl), "v1.2.3", bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bareManifest = []byte(regexp.MustCompile(`(?m)^    files:\n(    [- ] .*\n)+`).ReplaceAllString(string(bareManifest), ""))
+	if err := Validate(bareManifest, bare); err == nil || !strings.Contains(err.Error(), `has no "kubectl_complete-sdr_mirror"`) {
+		t.Errorf("Validate(archives without the completion script) = %v, want an error naming it", err)
 	}
 
 	// An archive that changed after the manifest was written, and one

@@ -1,8 +1,10 @@
 // Command krew renders the .krew.yaml template as krew-release-bot does and
 // checks krew plugin manifests against krew's rules: the name, a version
 // with a leading v, platforms with os and arch selectors, a uri, a sha256
-// and a bin each, the six platforms of a release, and, with --archives,
-// that each archive's checksum matches and that it holds bin.
+// and a bin each, the six platforms of a release, files that install the
+// binary and kubectl's completion script (kubectl_complete-<name>), and,
+// with --archives, that each archive's checksum matches and that it holds
+// the binary, the completion script and every file named.
 //
 //	go run ./hack/krew render --tag v1.2.3 --archives dist .krew.yaml > manifest.yaml
 //	go run ./hack/krew validate --archives dist dist/krew/sdr-mirror.yaml manifest.yaml

@@ -56,7 +56,7 @@ func Main(ctx context.Context, streams genericiooptions.IOStreams, args []string
 func Run(ctx context.Context, f *factory.Factory, args []string) int {
 	root := NewRootCommand(f)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
@@ -72,7 +72,13 @@ func Run(ctx context.Context, f *factory.Factory, args []string) int {
 		err = errors.New("interrupted")
 	}
 	for _, e := range lines(err) {
-		msg := strings.ReplaceAll(withRemedies(e.Error(), e), "\n", " ")
+		msg := withRemedies(e.Error(), e)
+		// When the missing cluster is the error itself, say how to reach one
+		// or do without; a command that wraps it gives its own remedy.
+		if nc := (*factory.NoClusterError)(nil); errors.As(e, &nc) && strings.HasPrefix(msg, nc.Error()) {
+			msg = nc.Error() + noClusterRemedy(cmd, f.Global.HelmPlugin) + strings.TrimPrefix(msg, nc.Error())
+		}
+		msg = strings.ReplaceAll(msg, "\n", " ")
 		fmt.Fprintln(f.IO.ErrOut, f.ErrStyles().Bad.Render("error:")+" "+msg)
 	}
 	return code
@@ -103,7 +109,9 @@ func lines(err error) []error {
 // NewRootCommand builds the command tree.
 func NewRootCommand(f *factory.Factory) *cobra.Command {
 	root := &cobra.Command{
-		Use:   "sdr-mirror",
+		// The binary's name: the generated completion scripts register it.
+		// Help calls the tool by f.Name, the display name below.
+		Use:   "kubectl-sdr_mirror",
 		Short: "Mirror Atlan SDR images into a private registry and keep the SDR's image map in step",
 		Long: `kubectl sdr-mirror keeps an Atlan Self-Deployed Runtime (SDR) supplied with images in
 networks that block public registries: it finds the images the SDR needs, mirrors them
@@ -126,8 +134,12 @@ and kubeconfig come from Helm), or as kubectl-sdr_mirror directly.`,
 		return fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath())
 	})
 
+	if f.Global.HelmPlugin {
+		root.Annotations[helmModeAnnotation] = "true"
+	}
+	root.SetUsageTemplate(usageTemplate)
+
 	pf := root.PersistentFlags()
-	f.ConfigFlags.AddFlags(pf)
 	pf.StringVarP(&f.Global.Output, "output", "o", ui.FormatTable, "output format: "+strings.Join(ui.Formats, "|"))
 	pf.StringVar(&f.Global.Color, "color", ui.ColorAuto, "colour: "+strings.Join(ui.ColorModes, "|")+" (auto: only on a terminal, off with NO_COLOR or TERM=dumb)")
 	pf.CountVarP(&f.Global.Verbosity, "verbose", "v", "debug logs to stderr (-v); secrets are never logged")
@@ -135,20 +147,44 @@ and kubeconfig come from Helm), or as kubectl-sdr_mirror directly.`,
 	mustComplete(root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(ui.Formats, cobra.ShellCompDirectiveNoFileComp)))
 	mustComplete(root.RegisterFlagCompletionFunc("color", cobra.FixedCompletions(ui.ColorModes, cobra.ShellCompDirectiveNoFileComp)))
 
+	syncCmd := synccmd.NewCmdSync(f, nil)
+	diffCmd := synccmd.NewCmdDiff(f, func(code int) error { return &ExitCodeError{Code: code} }, nil)
+	mapCmd := mapcmd.NewCmdMap(f)
+	imagesCmd := images.NewCmdImages(f, nil)
+	cronjobCmd := cronjob.NewCmdCronJob(f, nil)
 	root.AddCommand(
-		synccmd.NewCmdSync(f, nil),
-		synccmd.NewCmdDiff(f, func(code int) error { return &ExitCodeError{Code: code} }, nil),
+		syncCmd,
+		diffCmd,
 		resolve.NewCmdResolve(f, nil),
-		mapcmd.NewCmdMap(f),
+		mapCmd,
 		version.NewCmdVersion(f, nil),
-		images.NewCmdImages(f, nil),
+		imagesCmd,
 		verifycmd.NewCmdVerify(f, nil),
 		copycmd.NewCmdCopy(f, nil),
-		cronjob.NewCmdCronJob(f, nil),
+		cronjobCmd,
 	)
+	// The kubeconfig flags, only on the commands that talk to a cluster:
+	// sync and diff read the SDR and its releases, images lists them, the
+	// map commands read the SDR's map location, cronjob its namespace.
+	// resolve, copy, verify, version and completion never do.
+	for _, fs := range []*pflag.FlagSet{syncCmd.Flags(), diffCmd.Flags(), mapCmd.PersistentFlags(), imagesCmd.Flags(), cronjobCmd.Flags()} {
+		f.AddClusterFlags(fs)
+	}
+	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		c.Long = strings.TrimSpace(c.Long) + "\n\n" + completionHelp
+	}
 	f.RegisterCompletions(root, map[string][]string{"from": synccmd.FromValues()})
 	return root
 }
+
+// completionHelp says how completion works through kubectl and Helm, which
+// complete a plugin's arguments by running a program of the plugin's.
+const completionHelp = `The scripts complete kubectl-sdr_mirror run by that name. Through kubectl and Helm,
+their own completion completes this tool's arguments as well:
+  kubectl sdr-mirror  kubectl 1.26+ runs kubectl_complete-sdr_mirror (in the release archive)
+                      when it is on PATH; with krew, link it into ~/.krew/bin
+  helm sdr-mirror     Helm runs the plugin's plugin.complete`
 
 func mustComplete(err error) {
 	if err != nil {
@@ -168,31 +204,13 @@ func complete(cmd *cobra.Command, f *factory.Factory) error {
 		return fmt.Errorf("--color %q: must be one of %s", f.Global.Color, strings.Join(ui.ColorModes, ", "))
 	}
 	if f.Global.HelmPlugin {
-		ApplyHelmEnv(cmd.Flags(), f)
+		f.ApplyHelmEnv(cmd.Flags())
 	}
 	log := f.Logger()
 	log.Debug("starting", "command", cmd.CommandPath(), "version", version.Get().Version,
 		"helmPlugin", f.Global.HelmPlugin, "namespace", deref(f.ConfigFlags.Namespace),
 		"context", deref(f.ConfigFlags.Context), "kubeconfig", deref(f.ConfigFlags.KubeConfig))
 	return nil
-}
-
-// ApplyHelmEnv copies Helm's plugin environment into the kubeconfig flags
-// that were not given on the command line.
-func ApplyHelmEnv(flags *pflag.FlagSet, f *factory.Factory) {
-	set := func(flag string, dst *string, env string) {
-		v, ok := f.LookupEnv(env)
-		if !ok || v == "" || dst == nil || flags.Changed(flag) {
-			return
-		}
-		*dst = v
-	}
-	set("namespace", f.ConfigFlags.Namespace, "HELM_NAMESPACE")
-	set("context", f.ConfigFlags.Context, "HELM_KUBECONTEXT")
-	// A KUBECONFIG list is left to client-go's loading rules, which read it.
-	if v, ok := f.LookupEnv("KUBECONFIG"); ok && !strings.ContainsRune(v, os.PathListSeparator) {
-		set("kubeconfig", f.ConfigFlags.KubeConfig, "KUBECONFIG")
-	}
 }
 
 func deref(s *string) string {

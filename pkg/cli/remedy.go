@@ -3,6 +3,8 @@ package cli
 import (
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
@@ -49,4 +51,25 @@ func walk(err error, fn func(error)) {
 			walk(e, fn)
 		}
 	}
+}
+
+// noClusterRemedy follows "no cluster is reachable": how to reach the
+// SDR's cluster, and how cmd runs without one, by the flags it has.
+func noClusterRemedy(cmd *cobra.Command, helm bool) string {
+	point := "; point --kubeconfig or --context at the SDR's cluster"
+	if helm {
+		point = "; point Helm's --kubeconfig or --kube-context at the SDR's cluster"
+	}
+	has := func(name string) bool { return cmd != nil && cmd.Flags().Lookup(name) != nil }
+	switch {
+	case has("from") && has("config"):
+		return point + ", or run without one: --config FILE (a Docker/Podman SDR's config.yaml) or --values FILE " +
+			"(the SDR chart's values) for its settings, and --from file --images-file FILE for the images"
+	case has("config") && has("map"):
+		return point + ", or run without one: --config FILE (a Docker/Podman SDR's config.yaml) or --values FILE " +
+			"(the SDR chart's values) for its settings, or --map FILE, or --bucket URL with --image-map-path KEY"
+	case has("apply"):
+		return point + ", or leave out --apply to print the manifests"
+	}
+	return point + " (diff and sync run without one: --config, --values, --from file)"
 }

@@ -67,6 +67,7 @@ func mergeFixed(a, b map[string][]string) map[string][]string {
 }
 
 func (f *Factory) completeNamespaces(cmd *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	f.completionEnv(cmd)
 	kube, _, err := f.KubeClients()
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
@@ -87,6 +88,7 @@ func (f *Factory) completeNamespaces(cmd *cobra.Command, _ []string, _ string) (
 // completeReleases lists the releases stored in --storage-namespace, else
 // the namespace, with the command's --helm-driver or HELM_DRIVER.
 func (f *Factory) completeReleases(cmd *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	f.completionEnv(cmd)
 	kube, _, err := f.KubeClients()
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
@@ -109,6 +111,14 @@ func (f *Factory) completeReleases(cmd *cobra.Command, _ []string, _ string) ([]
 		return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
 	}
 	return names, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completionEnv applies Helm's environment, as a run does before it starts:
+// a completion runs no PersistentPreRun.
+func (f *Factory) completionEnv(cmd *cobra.Command) {
+	if f.Global.HelmPlugin {
+		f.ApplyHelmEnv(cmd.Flags())
+	}
 }
 
 func contextOf(cmd *cobra.Command) context.Context {

@@ -85,7 +85,11 @@ func (l *MapLocation) Open(ctx context.Context, f *Factory) (store.Object, error
 		}
 	} else {
 		inst, _, err := l.SDR.Find(ctx, f, &l.Map)
+		var nc *NoClusterError
 		switch {
+		case errors.As(err, &nc) && l.Map.Bucket == "" && l.Map.Component == "":
+			// The command line says how to run without a cluster.
+			return nil, err
 		case err != nil && l.Map.Bucket != "":
 			return nil, fmt.Errorf("--bucket needs --image-map-path, the object key of the image map (the SDR, which names it, could not be read from the cluster: %w)", err)
 		case err != nil && l.Map.Component != "":

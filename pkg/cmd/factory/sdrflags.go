@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/labels"
@@ -13,11 +14,18 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
 )
 
-// kubeClients builds API clients from the kubeconfig flags.
+// kubeClients builds API clients from the kubeconfig flags, once the API
+// server has answered a first request (a *NoClusterError otherwise).
 func (f *Factory) kubeClients() (kubernetes.Interface, dynamic.Interface, error) {
 	cfg, err := f.ConfigFlags.ToRESTConfig()
+	if path := deref(f.ConfigFlags.KubeConfig); err != nil && path != "" && errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, &NoClusterError{Kubeconfig: path, Err: err}
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading the kubeconfig: %w; pass --kubeconfig or set KUBECONFIG", err)
+	}
+	if err := f.probe(cfg); err != nil {
+		return nil, nil, err
 	}
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -176,3 +184,10 @@ func (b *BlockFlag) AddFlags(fs *pflag.FlagSet) {
 
 // Parse checks the flag's value.
 func (b *BlockFlag) Parse() (sdr.BlockMode, error) { return sdr.ParseBlockMode(b.Mode) }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
