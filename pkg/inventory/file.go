@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -28,7 +29,8 @@ func ReadImagesFile(r io.Reader, name string) ([]FileImage, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1024), maxImagesFileLine)
 	var out []FileImage
-	for n := 1; sc.Scan(); n++ {
+	n := 1
+	for ; sc.Scan(); n++ {
 		line := sc.Text()
 		if i := strings.IndexByte(line, '#'); i >= 0 {
 			line = line[:i]
@@ -43,9 +45,28 @@ func ReadImagesFile(r io.Reader, name string) ([]FileImage, error) {
 		out = append(out, FileImage{Image: line, Line: n})
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("images file %q: %w (lines are at most %d bytes)", name, err, maxImagesFileLine)
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, fmt.Errorf("images file %q: line %d: longer than %d bytes; write one image reference per line", name, n, maxImagesFileLine)
+		}
+		return nil, fmt.Errorf("images file %q: line %d: %w", name, n, err)
 	}
 	return out, nil
+}
+
+// Duplicates splits images into the first listing of each reference and
+// the later listings of one already listed, each skipped with the line it
+// repeats.
+func Duplicates(images []FileImage, name string) (first []FileImage, skipped []Skipped) {
+	seen := map[string]int{}
+	for _, f := range images {
+		if line, ok := seen[f.Image]; ok {
+			skipped = append(skipped, Skipped{Image: f.Image, Why: f.Why(name), Reason: fmt.Sprintf("duplicate of line %d", line)})
+			continue
+		}
+		seen[f.Image] = f.Line
+		first = append(first, f)
+	}
+	return first, skipped
 }
 
 // AddFileImages records images read from the images file called name.
