@@ -149,19 +149,20 @@ func (r *Run) filter(items []inventory.Item) []inventory.Item {
 			src = it.MappedFrom
 		}
 		ref, err := imagemap.ParseReference(src)
-		reason := ""
+		var reason, short string
 		switch {
 		case err != nil:
-			reason = err.Error()
+			reason, short = err.Error(), "not a valid reference"
 		case !inventory.Allowed(ref, r.cfg.AllowedSources):
-			reason = fmt.Sprintf("outside %s (%s)", setting.AllowedSource, strings.Join(r.cfg.AllowedSources, ", "))
+			short = "outside " + setting.AllowedSource.String()
+			reason = fmt.Sprintf("%s (%s)", short, strings.Join(r.cfg.AllowedSources, ", "))
 		default:
 			out = append(out, it)
 			continue
 		}
 		r.Ignored = append(r.Ignored, it.Image)
 		r.skips = append(r.skips, plan.Skip{Image: it.Image, Why: it.Why, Reason: reason})
-		r.cfg.log().Debug("not an image to mirror", "image", it.Image, "reason", reason)
+		r.cfg.log().Debug("not an image to mirror ("+short+")", "image", it.Image)
 	}
 	return out
 }
