@@ -53,6 +53,22 @@ func ReadImagesFile(r io.Reader, name string) ([]FileImage, error) {
 	return out, nil
 }
 
+// Duplicates splits images into the first listing of each reference and
+// the later listings of one already listed, each skipped with the line it
+// repeats.
+func Duplicates(images []FileImage, name string) (first []FileImage, skipped []Skipped) {
+	seen := map[string]int{}
+	for _, f := range images {
+		if line, ok := seen[f.Image]; ok {
+			skipped = append(skipped, Skipped{Image: f.Image, Why: f.Why(name), Reason: fmt.Sprintf("duplicate of line %d", line)})
+			continue
+		}
+		seen[f.Image] = f.Line
+		first = append(first, f)
+	}
+	return first, skipped
+}
+
 // AddFileImages records images read from the images file called name.
 func (inv *Inventory) AddFileImages(name string, images []FileImage) {
 	for _, f := range images {

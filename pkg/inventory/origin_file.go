@@ -20,7 +20,8 @@ func (FileOrigin) DefaultWhen() string { return "when " + setting.ImagesFile.Str
 // Default reports whether an images file is given.
 func (FileOrigin) Default(in Input) bool { return in.ImagesFile != "" }
 
-// Needs reads in.ImagesFile, or in.Stdin for "-".
+// Needs reads in.ImagesFile, or in.Stdin for "-". A reference listed
+// again is skipped as a duplicate of its first line.
 func (FileOrigin) Needs(_ context.Context, in Input) (Found, error) {
 	r := in.Stdin
 	if in.ImagesFile != "-" {
@@ -35,7 +36,8 @@ func (FileOrigin) Needs(_ context.Context, in Input) (Found, error) {
 	if err != nil {
 		return Found{}, err
 	}
+	images, skipped := Duplicates(images, in.ImagesFile)
 	inv := New()
 	inv.AddFileImages(in.ImagesFile, images)
-	return Found{Items: inv.Items()}, nil
+	return Found{Items: inv.Items(), Skipped: skipped}, nil
 }

@@ -22,7 +22,7 @@ func (ReleasesOrigin) DefaultWhen() string { return "when " + setting.AtlanURL.S
 func (ReleasesOrigin) Default(in Input) bool { return in.AtlanURL != "" }
 
 // Needs fetches the endpoint; entries that cannot be mirrored are
-// returned as skipped.
+// returned as skipped, and announced.
 func (ReleasesOrigin) Needs(ctx context.Context, in Input) (Found, error) {
 	if in.AtlanURL == "" {
 		return Found{}, fmt.Errorf("%s latest-releases needs %s https://<tenant>.atlan.com (or ATLAN_URL)", setting.From, setting.AtlanURL)
@@ -35,6 +35,10 @@ func (ReleasesOrigin) Needs(ctx context.Context, in Input) (Found, error) {
 	rs, skipped, err := c.Fetch(ctx)
 	if err != nil {
 		return Found{}, err
+	}
+	for i := range skipped {
+		skipped[i].Why = fmt.Sprintf("%s:entry %d", ReleasesOrigin{}.Name(), skipped[i].Index)
+		skipped[i].Announced = true
 	}
 	inv := New()
 	inv.AddReleases(rs)

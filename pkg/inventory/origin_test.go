@@ -35,7 +35,7 @@ func TestOrigins(t *testing.T) {
 
 func TestFileOrigin(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "images.txt")
-	if err := os.WriteFile(p, []byte("# needed\natlanhq/a:1\n\natlanhq/b:2 # why not\n"), 0o600); err != nil {
+	if err := os.WriteFile(p, []byte("# needed\natlanhq/a:1\n\natlanhq/b:2 # why not\natlanhq/a:1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	got, err := FileOrigin{}.Needs(context.Background(), Input{ImagesFile: p})
@@ -45,5 +45,11 @@ func TestFileOrigin(t *testing.T) {
 	want := []Item{{Image: "atlanhq/a:1", Why: []string{"file:" + p + ":2"}}, {Image: "atlanhq/b:2", Why: []string{"file:" + p + ":4"}}}
 	if !reflect.DeepEqual(got.Items, want) {
 		t.Errorf("Needs(%q) = %+v, want %+v", p, got.Items, want)
+	}
+	// A line that repeats an earlier one is skipped, naming both lines;
+	// it is no announced entry.
+	wantSkipped := []Skipped{{Image: "atlanhq/a:1", Why: "file:" + p + ":5", Reason: "duplicate of line 2"}}
+	if !reflect.DeepEqual(got.Skipped, wantSkipped) {
+		t.Errorf("Needs(%q) skipped %+v, want %+v", p, got.Skipped, wantSkipped)
 	}
 }

@@ -39,12 +39,21 @@ func (r Release) Why() string {
 	return fmt.Sprintf("latest-releases:%s@%s", r.AppName, r.Version)
 }
 
-// Skipped is a release that was reported and not used.
+// Skipped is an entry an origin found and left out: a latest-releases
+// entry that cannot be mirrored, or an images file line that repeats an
+// earlier one.
 type Skipped struct {
-	Index  int    `json:"index"`
-	App    string `json:"app,omitempty"`
-	Image  string `json:"image,omitempty"`
+	// Index is the entry's position in the latest-releases list.
+	Index int    `json:"index"`
+	App   string `json:"app,omitempty"`
+	Image string `json:"image,omitempty"`
+	// Why is where the entry was found, as an image's reasons read:
+	// latest-releases:entry 3, file:images.txt:7.
+	Why    string `json:"why,omitempty"`
 	Reason string `json:"reason"`
+	// Announced says Atlan announces the entry for the next reconcile: a
+	// run that leaves it out must not look healthy.
+	Announced bool `json:"-"`
 }
 
 // ReleasesClient fetches the latest-releases endpoint.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
 )
 
@@ -67,7 +68,9 @@ type Outcome struct {
 	DryRun     bool   `json:"dryRun,omitempty"`
 }
 
-// Run applies p, updating its items' states, and returns what it did. The
+// Run applies p, updating its items' states, and returns what it did. An
+// image to map that has no destination (no target known) stops it before
+// anything is done. The
 // map gains an entry only for an image that is in the destination with the
 // source's digest; an image that fails verification is neither copied nor
 // mapped. The error is for the map or lock write; per-image failures are
@@ -94,6 +97,9 @@ func (a Apply) Run(ctx context.Context, p *Plan) (*Outcome, error) {
 	for i := range p.Images {
 		it := &p.Images[i]
 		if it.State.NeedsWork(a.Overwrite) {
+			if it.Destination() == "" {
+				return out, fmt.Errorf("%q has no map entry and no registry prefix is known to mirror it to: pass %s", it.Source, setting.Target)
+			}
 			work = append(work, it)
 		}
 	}
@@ -160,7 +166,7 @@ func (a Apply) copy(ctx context.Context, work []*Item) int {
 	)
 	for _, it := range work {
 		if it.NeedsCopy(a.Overwrite) {
-			pairs = append(pairs, mirror.Pair{Source: it.Source, Destination: it.Resolved})
+			pairs = append(pairs, mirror.Pair{Source: it.Source, Destination: it.Destination()})
 			items = append(items, it)
 		}
 	}
@@ -175,7 +181,7 @@ func (a Apply) copy(ctx context.Context, work []*Item) int {
 		case r.Err != nil:
 			it.State, it.Error = Error, r.Err.Error()
 		case r.Digest != it.Digest:
-			it.State, it.Error = Error, fmt.Sprintf("copied %q with digest %s, not the source's %s", it.Resolved, r.Digest, it.Digest)
+			it.State, it.Error = Error, fmt.Sprintf("copied %q with digest %s, not the source's %s", it.Destination(), r.Digest, it.Digest)
 		default:
 			it.TargetDigest = r.Digest
 			if r.Status == mirror.StatusCopied {
@@ -248,6 +254,7 @@ func (a Apply) writeMap(ctx context.Context, p *Plan, remove []StaleEntry, out *
 	}
 	for _, it := range add {
 		it.State, it.Rule = OK, imagemap.RuleRepo
+		it.Resolved, it.Proposed = it.Destination(), ""
 		it.Done = strings.TrimPrefix(it.Done+", mapped", ", ")
 	}
 	p.Stale = slices.DeleteFunc(p.Stale, func(s StaleEntry) bool { return stale[s.Source] })

@@ -19,19 +19,28 @@ type Registry interface {
 	Check(ctx context.Context, pairs []mirror.Pair) []mirror.Inspection
 }
 
-// Item is one needed source image in the plan.
+// Item is one needed source image in the plan, or one found and skipped.
 type Item struct {
-	Source       string        `json:"source"`
-	Resolved     string        `json:"resolved"`
-	Rule         imagemap.Rule `json:"rule"`
-	State        State         `json:"state"`
-	Digest       string        `json:"digest,omitempty"`
-	TargetDigest string        `json:"targetDigest,omitempty"`
-	Why          []string      `json:"why"`
+	Source string `json:"source"`
+	// Resolved is what the SDR pulls today, as resolve shows it: for an
+	// unmapped image, the source itself; empty for a skipped one.
+	Resolved string        `json:"resolved,omitempty"`
+	Rule     imagemap.Rule `json:"rule,omitempty"`
+	State    State         `json:"state"`
+	// Proposed is where sync copies an unmapped image and what the map
+	// will resolve it to once its entry is added; empty when no target is
+	// known yet (Reason says so).
+	Proposed     string   `json:"proposed,omitempty"`
+	Digest       string   `json:"digest,omitempty"`
+	TargetDigest string   `json:"targetDigest,omitempty"`
+	Why          []string `json:"why"`
 	// Entry is the map entry sync adds for an unmapped image.
-	Entry   *imagemap.Entry `json:"entry,omitempty"`
-	Error   string          `json:"error,omitempty"`
-	Warning string          `json:"warning,omitempty"`
+	Entry *imagemap.Entry `json:"entry,omitempty"`
+	// Reason says why a skipped image is left out, or why an unmapped
+	// image has no destination yet.
+	Reason  string `json:"reason,omitempty"`
+	Error   string `json:"error,omitempty"`
+	Warning string `json:"warning,omitempty"`
 	// Signer is who signed the source, when sync verified it.
 	Signer *imagemap.Signer `json:"signer,omitempty"`
 	// Done says what sync did: "copied", "mapped" or "copied, mapped".
@@ -43,6 +52,25 @@ type Item struct {
 // the source's digest.
 func (it Item) NeedsCopy(overwrite bool) bool {
 	return it.State.NeedsWork(overwrite) && (it.TargetDigest != it.Digest || it.Digest == "")
+}
+
+// Destination is where the image is, or is to be, mirrored: the proposed
+// destination of an unmapped image, else the resolved one. It is empty
+// for an unmapped image with no target known, and for a skipped one.
+func (it Item) Destination() string {
+	switch {
+	case it.Proposed != "":
+		return it.Proposed
+	case it.State == Skipped || it.Rule == imagemap.RuleNone:
+		return ""
+	}
+	return it.Resolved
+}
+
+// Mirrored reports whether the destination was checked and holds the
+// source's digest: for an unmapped image, only the map entry is missing.
+func (it Item) Mirrored() bool {
+	return it.Digest != "" && it.TargetDigest == it.Digest
 }
 
 // MapInfo names the map the plan was made against.
@@ -59,11 +87,14 @@ type StaleEntry struct {
 
 // Plan is the diff.
 type Plan struct {
-	Map     *MapInfo      `json:"map"`
-	Target  string        `json:"target"`
-	Images  []Item        `json:"images"`
-	Stale   []StaleEntry  `json:"stale"`
-	Summary map[State]int `json:"summary"`
+	Map    *MapInfo `json:"map"`
+	Target string   `json:"target"`
+	// TargetFrom says where a target that was not given came from: the
+	// image map's naming (see InferTarget).
+	TargetFrom string        `json:"targetFrom,omitempty"`
+	Images     []Item        `json:"images"`
+	Stale      []StaleEntry  `json:"stale"`
+	Summary    map[State]int `json:"summary"`
 }
 
 // InSync reports whether every needed image is ok (or, offline, mapped).
@@ -74,6 +105,17 @@ func (p *Plan) InSync() bool {
 		}
 	}
 	return true
+}
+
+// Needed is the number of needed images: every image but the skipped.
+func (p *Plan) Needed() int {
+	n := 0
+	for _, it := range p.Images {
+		if it.State != Skipped {
+			n++
+		}
+	}
+	return n
 }
 
 // Count is the number of needed images whose state has the given effect
@@ -107,6 +149,14 @@ type options struct {
 	registry Registry
 	mapURL   string
 	seen     []string
+	skipped  []Skip
+}
+
+// Skip is an image the inventory found and left out, and why.
+type Skip struct {
+	Image  string
+	Why    []string
+	Reason string
 }
 
 // Option configures Build.
@@ -133,11 +183,20 @@ func WithSeen(images ...string) Option {
 	return func(o *options) { o.seen = append(o.seen, images...) }
 }
 
+// WithSkipped adds images found but left out as skipped rows, with their
+// reasons. Like WithSeen, the map entries they resolve through are in use,
+// never stale; they count as no needed image.
+func WithSkipped(skips ...Skip) Option {
+	return func(o *options) { o.skipped = append(o.skipped, skips...) }
+}
+
 // WithMapURL names the map in the plan.
 func WithMapURL(u string) Option { return func(o *options) { o.mapURL = u } }
 
 // Build makes the plan. m is the image map, or nil when the SDR has none
 // configured (then the prefix rewrite applies and nothing is unmapped).
+// Without a target, the map's own naming is the default (InferTarget);
+// failing that, unmapped images have no destination yet, and say why.
 func Build(ctx context.Context, needs []inventory.Item, m *imagemap.ImageMap, opts ...Option) (*Plan, error) {
 	o := options{}
 	for _, opt := range opts {
@@ -146,9 +205,22 @@ func Build(ctx context.Context, needs []inventory.Item, m *imagemap.ImageMap, op
 	if m == nil && o.target == "" {
 		return nil, fmt.Errorf("no image map and no registry prefix: pass %s (and %s), or %s", setting.ImageMapPath, setting.Bucket, setting.Target)
 	}
+	if o.target != "" {
+		if err := CheckTarget(o.target); err != nil {
+			return nil, err
+		}
+	}
 	p := &Plan{Target: o.target, Stale: []StaleEntry{}, Summary: map[State]int{}}
+	noTarget := ""
 	if m != nil {
 		p.Map = &MapInfo{URL: o.mapURL, Entries: m.Len()}
+		if o.target == "" {
+			if inf, ok := InferTarget(m); ok {
+				o.target, p.Target, p.TargetFrom = inf.Prefix, inf.Prefix, inf.From()
+			} else {
+				noTarget = inf.Reason()
+			}
+		}
 	}
 	resolver := imagemap.Resolver{Map: m, Prefix: o.target}
 	items, err := merge(needs)
@@ -167,17 +239,18 @@ func Build(ctx context.Context, needs []inventory.Item, m *imagemap.ImageMap, op
 			used[res.Key] = true
 		}
 		if m != nil && res.Rule == imagemap.RuleNone {
-			if o.target == "" {
-				return nil, fmt.Errorf("%q has no map entry and no registry prefix is known to mirror it to: pass %s", it.Source, setting.Target)
-			}
-			ref, _ := imagemap.ParseReference(it.Source)
-			entry := newEntry(m, ref, o)
-			it.Entry = &entry
-			it.Resolved = entry.Destination + ref.Suffix()
 			it.State = Unmapped
 			if k := m.NormalizedKey(it.Source); k != "" {
 				it.Warning = fmt.Sprintf("key %q names the same image after normalisation, but the SDR matches keys literally", k)
 			}
+			if o.target == "" {
+				it.Reason = fmt.Sprintf("no destination can be named yet: %s; pass %s", noTarget, setting.Target)
+				continue
+			}
+			ref, _ := imagemap.ParseReference(it.Source)
+			entry := newEntry(m, ref, o)
+			it.Entry = &entry
+			it.Proposed = entry.Destination + ref.Suffix()
 		}
 	}
 	if o.registry != nil {
@@ -193,6 +266,16 @@ func Build(ctx context.Context, needs []inventory.Item, m *imagemap.ImageMap, op
 		if res, err := resolver.Resolve(img); err == nil && res.Key != "" {
 			used[res.Key] = true
 		}
+	}
+	for _, sk := range o.skipped {
+		if res, err := resolver.Resolve(sk.Image); err == nil && res.Key != "" {
+			used[res.Key] = true
+		}
+		why := slices.Clone(sk.Why)
+		if why == nil {
+			why = []string{}
+		}
+		items = append(items, Item{Source: sk.Image, State: Skipped, Reason: sk.Reason, Why: why})
 	}
 	if m != nil {
 		for _, e := range m.Entries() {
@@ -291,14 +374,23 @@ func pathOf(repo string) string {
 }
 
 // check asks the registries for the source and destination digests of
-// every item in one batch and sets the states.
+// every item that has a destination, in one batch, and sets the states.
 func check(ctx context.Context, items []Item, r Registry) {
-	pairs := make([]mirror.Pair, len(items))
-	for i, it := range items {
-		pairs[i] = mirror.Pair{Source: it.Source, Destination: it.Resolved}
+	var (
+		pairs   []mirror.Pair
+		checked []*Item
+	)
+	for i := range items {
+		if d := items[i].Destination(); d != "" {
+			pairs = append(pairs, mirror.Pair{Source: items[i].Source, Destination: d})
+			checked = append(checked, &items[i])
+		}
+	}
+	if len(pairs) == 0 {
+		return
 	}
 	for i, in := range r.Check(ctx, pairs) {
-		setState(&items[i], in)
+		setState(checked[i], in)
 	}
 }
 

@@ -88,23 +88,26 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An unmapped image resolves to itself, as resolve shows it; where
+	// sync would mirror it is proposed.
 	want := map[string]struct {
 		state    State
 		rule     imagemap.Rule
 		resolved string
+		proposed string
 		entry    string // "source=destination" of the entry to add
 	}{
-		"atlanhq/ok-app:1.0":      {OK, imagemap.RuleRepo, "reg.example.com/atlan/ok-app:1.0", ""},
-		"atlanhq/ok-app:deployed": {OK, imagemap.RuleRepo, "reg.example.com/atlan/ok-app:deployed", ""},
-		"atlanhq/missing-app:2.0": {Missing, imagemap.RuleRepo, "reg.example.com/atlan/missing-app:2.0", ""},
-		"atlanhq/drift-app:1.0":   {Drift, imagemap.RuleExact, "reg.example.com/atlan/drift-app:1.0-patched", ""},
-		"atlanhq/new-app:3.0":     {Unmapped, imagemap.RuleNone, "reg.example.com/atlan/new-app:3.0", "atlanhq/new-app=reg.example.com/atlan/new-app"},
-		"atlanhq/present-app:3.0": {Unmapped, imagemap.RuleNone, "reg.example.com/atlan/present-app:3.0", "atlanhq/present-app=reg.example.com/atlan/present-app"},
+		"atlanhq/ok-app:1.0":      {OK, imagemap.RuleRepo, "reg.example.com/atlan/ok-app:1.0", "", ""},
+		"atlanhq/ok-app:deployed": {OK, imagemap.RuleRepo, "reg.example.com/atlan/ok-app:deployed", "", ""},
+		"atlanhq/missing-app:2.0": {Missing, imagemap.RuleRepo, "reg.example.com/atlan/missing-app:2.0", "", ""},
+		"atlanhq/drift-app:1.0":   {Drift, imagemap.RuleExact, "reg.example.com/atlan/drift-app:1.0-patched", "", ""},
+		"atlanhq/new-app:3.0":     {Unmapped, imagemap.RuleNone, "atlanhq/new-app:3.0", "reg.example.com/atlan/new-app:3.0", "atlanhq/new-app=reg.example.com/atlan/new-app"},
+		"atlanhq/present-app:3.0": {Unmapped, imagemap.RuleNone, "atlanhq/present-app:3.0", "reg.example.com/atlan/present-app:3.0", "atlanhq/present-app=reg.example.com/atlan/present-app"},
 		// An existing exact entry decides where other tags of that repo go.
-		"atlanhq/tagged-app:2.0": {Unmapped, imagemap.RuleNone, "reg.example.com/team/tagged-app:2.0", "atlanhq/tagged-app=reg.example.com/team/tagged-app"},
-		"atlanhq/broken-app:1.0": {Error, imagemap.RuleNone, "reg.example.com/atlan/broken-app:1.0", "atlanhq/broken-app=reg.example.com/atlan/broken-app"},
-		"atlanhq/normal-app:1.0": {Unmapped, imagemap.RuleNone, "reg.example.com/atlan/normal-app:1.0", "atlanhq/normal-app=reg.example.com/atlan/normal-app"},
-		"atlanhq/pinned@" + d1:   {Unmapped, imagemap.RuleNone, "reg.example.com/atlan/pinned@" + d1, "atlanhq/pinned=reg.example.com/atlan/pinned"},
+		"atlanhq/tagged-app:2.0": {Unmapped, imagemap.RuleNone, "atlanhq/tagged-app:2.0", "reg.example.com/team/tagged-app:2.0", "atlanhq/tagged-app=reg.example.com/team/tagged-app"},
+		"atlanhq/broken-app:1.0": {Error, imagemap.RuleNone, "atlanhq/broken-app:1.0", "reg.example.com/atlan/broken-app:1.0", "atlanhq/broken-app=reg.example.com/atlan/broken-app"},
+		"atlanhq/normal-app:1.0": {Unmapped, imagemap.RuleNone, "atlanhq/normal-app:1.0", "reg.example.com/atlan/normal-app:1.0", "atlanhq/normal-app=reg.example.com/atlan/normal-app"},
+		"atlanhq/pinned@" + d1:   {Unmapped, imagemap.RuleNone, "atlanhq/pinned@" + d1, "reg.example.com/atlan/pinned@" + d1, "atlanhq/pinned=reg.example.com/atlan/pinned"},
 	}
 	if len(p.Images) != len(want) {
 		t.Fatalf("plan has %d images, want %d: %+v", len(p.Images), len(want), p.Images)
@@ -115,8 +118,9 @@ func TestBuild(t *testing.T) {
 			t.Errorf("unexpected image %q", it.Source)
 			continue
 		}
-		if it.State != w.state || it.Rule != w.rule || it.Resolved != w.resolved {
-			t.Errorf("%s = %s %s %q, want %s %s %q (%s)", it.Source, it.State, it.Rule, it.Resolved, w.state, w.rule, w.resolved, it.Error)
+		if it.State != w.state || it.Rule != w.rule || it.Resolved != w.resolved || it.Proposed != w.proposed {
+			t.Errorf("%s = %s %s %q -> %q, want %s %s %q -> %q (%s)", it.Source, it.State, it.Rule, it.Resolved, it.Proposed,
+				w.state, w.rule, w.resolved, w.proposed, it.Error)
 		}
 		got := ""
 		if it.Entry != nil {
@@ -133,11 +137,11 @@ func TestBuild(t *testing.T) {
 	if w := byName["atlanhq/ok-app:1.0"].Why; strings.Join(w, ",") != "helm:sdr/atlan-sdr-prod:Deployment/ok,latest-releases:ok@1.0" {
 		t.Errorf("merged why = %v", w)
 	}
-	if it := byName["atlanhq/present-app:3.0"]; it.NeedsCopy(false) {
-		t.Errorf("unmapped image already at its destination with the same digest needs no copy")
+	if it := byName["atlanhq/present-app:3.0"]; it.NeedsCopy(false) || !it.Mirrored() {
+		t.Errorf("unmapped image already at its destination with the same digest: NeedsCopy %v, Mirrored %v; want false, true", it.NeedsCopy(false), it.Mirrored())
 	}
-	if it := byName["atlanhq/new-app:3.0"]; !it.NeedsCopy(false) {
-		t.Errorf("unmapped image absent from the target needs a copy")
+	if it := byName["atlanhq/new-app:3.0"]; !it.NeedsCopy(false) || it.Mirrored() {
+		t.Errorf("unmapped image absent from the target: NeedsCopy %v, Mirrored %v; want true, false", it.NeedsCopy(false), it.Mirrored())
 	}
 	if it := byName["atlanhq/drift-app:1.0"]; it.NeedsCopy(false) || !it.NeedsCopy(true) {
 		t.Errorf("drift is copied only with --overwrite")
@@ -199,11 +203,11 @@ func TestBuildErrors(t *testing.T) {
 	if _, err := Build(context.Background(), nil, nil); err == nil || !strings.Contains(err.Error(), "--target") {
 		t.Errorf("Build(no map, no target) = %v", err)
 	}
-	if _, err := Build(context.Background(), []inventory.Item{{Image: "atlanhq/x:1"}}, imagemap.New()); err == nil || !strings.Contains(err.Error(), "--target") {
-		t.Errorf("Build(unmapped, no target) = %v", err)
-	}
-	if _, err := Build(context.Background(), []inventory.Item{{Image: "Bad Ref"}}, imagemap.New(), WithTarget("r")); err == nil {
+	if _, err := Build(context.Background(), []inventory.Item{{Image: "Bad Ref"}}, imagemap.New(), WithTarget("reg.example.com/atlan")); err == nil {
 		t.Error("Build(bad ref) succeeded")
+	}
+	if _, err := Build(context.Background(), []inventory.Item{{Image: "atlanhq/x:1"}}, imagemap.New(), WithTarget("file:///srv/mirror")); err == nil || !strings.Contains(err.Error(), `target "file:///srv/mirror": a registry prefix has no scheme`) {
+		t.Errorf("Build(file:// target) = %v", err)
 	}
 }
 
@@ -216,11 +220,12 @@ func TestStatesHelp(t *testing.T) {
   drift       the destination holds another digest (sync copies only with --overwrite)
   unverified  the source's signature check failed (never copied or mapped)
   error       a registry or auth error, with its cause
-  unchecked   mapped; registries not consulted (--offline)`
+  unchecked   mapped; registries not consulted (--offline)
+  skipped     found but not mirrored: outside --allowed-source, not a valid reference, or listed twice (the detail says which)`
 	if got := StatesHelp(); got != want {
 		t.Errorf("StatesHelp() =\n%s\nwant\n%s", got, want)
 	}
-	wantOrder := []State{Error, Unverified, Drift, Missing, Unmapped, Unchecked, OK}
+	wantOrder := []State{Error, Unverified, Drift, Missing, Unmapped, Unchecked, OK, Skipped}
 	if !slices.Equal(States, wantOrder) {
 		t.Errorf("States = %q, want %q", States, wantOrder)
 	}
@@ -232,7 +237,7 @@ func TestNeedsWork(t *testing.T) {
 		plain, overwrite bool
 	}{
 		{OK, false, false}, {Unmapped, true, true}, {Missing, true, true}, {Drift, false, true},
-		{Unverified, false, false}, {Error, false, false}, {Unchecked, false, false},
+		{Unverified, false, false}, {Error, false, false}, {Unchecked, false, false}, {Skipped, false, false},
 	} {
 		if got := tc.state.NeedsWork(false); got != tc.plain {
 			t.Errorf("%s.NeedsWork(false) = %v, want %v", tc.state, got, tc.plain)

@@ -39,9 +39,10 @@ func PruneMax(entries, percent int) int {
 // Prunable returns the stale entries a prune removes: every stale entry,
 // as long as some image is needed and there are at most max of them (or
 // confirmed is set). Otherwise it returns ErrNothingNeeded or a
-// *PruneLimitError, and nothing may be removed.
+// *PruneLimitError, and nothing may be removed. Skipped images prove
+// nothing needed: a plan of only skipped rows prunes nothing.
 func (p *Plan) Prunable(limit int, confirmed bool) ([]StaleEntry, error) {
-	if len(p.Images) == 0 {
+	if p.Needed() == 0 {
 		return nil, ErrNothingNeeded
 	}
 	if len(p.Stale) > limit && !confirmed {

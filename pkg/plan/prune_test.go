@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
@@ -164,5 +165,43 @@ func TestUnfixable(t *testing.T) {
 	}
 	if got := p.Unfixable(true); got != 2 {
 		t.Errorf("Unfixable(true) = %d, want 2 (unverified, error)", got)
+	}
+}
+
+// TestPruneRefusesSkippedOnly: an inventory whose images are all skipped
+// (outside the allowed sources, say) proves nothing needed: the prune is
+// refused, even confirmed, and the map stays byte-identical.
+func TestPruneRefusesSkippedOnly(t *testing.T) {
+	obj, p, before := pruneWorld(t, nil, WithSkipped(Skip{Image: "quay.io/other/x:1", Reason: "outside --allowed-source"},
+		Skip{Image: "atlanhq/a:1", Reason: "duplicate of line 1"}))
+	if len(p.Images) != 2 || p.Needed() != 0 {
+		t.Fatalf("plan = %+v", p.Images)
+	}
+	_, err := Apply{Map: obj, Prune: true, PruneMax: 100, ConfirmPrune: true}.Run(context.Background(), p)
+	if !errors.Is(err, ErrNothingNeeded) {
+		t.Fatalf("Apply.Run = %v, want ErrNothingNeeded", err)
+	}
+	if got := readBack(t, obj); !bytes.Equal(got, before) {
+		t.Errorf("map changed by a refused prune:\n%s", got)
+	}
+}
+
+// TestMapPreview: the map change a sync would make, written nowhere.
+func TestMapPreview(t *testing.T) {
+	reg := fakeRegistry{"atlanhq/a:1": d1, "reg.example.com/atlan/a:1": d1, "atlanhq/new:2": d2}
+	obj, p, before := pruneWorld(t, []inventory.Item{{Image: "atlanhq/a:1"}, {Image: "atlanhq/new:2"}}, WithRegistry(reg))
+	diff, err := MapPreview(context.Background(), obj, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(diff, "\n+  \"atlanhq/new\": \"reg.example.com/atlan/new\"\n") || strings.Contains(diff, "\n-") {
+		t.Errorf("MapPreview() =\n%s", diff)
+	}
+	if got := readBack(t, obj); !bytes.Equal(got, before) {
+		t.Errorf("MapPreview wrote the map:\n%s", got)
+	}
+	_, p, _ = pruneWorld(t, []inventory.Item{{Image: "atlanhq/a:1"}})
+	if diff, err := MapPreview(context.Background(), obj, p, nil); err != nil || diff != "" {
+		t.Errorf("MapPreview(nothing to add) = %q, %v; want no change", diff, err)
 	}
 }

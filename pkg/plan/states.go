@@ -11,7 +11,8 @@ import (
 // State is where a needed image stands.
 type State string
 
-// The states of docs/plan.md, plus unchecked for --offline plans.
+// The states of docs/plan.md, plus unchecked for --offline plans and
+// skipped for images found but left out.
 const (
 	OK         State = "ok"         // resolved image exists in the target with the source's digest
 	Unmapped   State = "unmapped"   // no map entry: the SDR would pull the blocked source
@@ -20,6 +21,7 @@ const (
 	Unverified State = "unverified" // the source's signature check failed
 	Error      State = "error"      // a registry or auth error
 	Unchecked  State = "unchecked"  // mapped; registries not consulted (offline)
+	Skipped    State = "skipped"    // found, but not mirrored; the reason says why
 )
 
 // Work says whether sync has something to do for a state.
@@ -32,7 +34,7 @@ const (
 	WorkWithOverwrite             // like AlwaysWork, but only with --overwrite
 )
 
-// Severity is how a state is shown: green, yellow or red.
+// Severity is how a state is shown: green, yellow, red or faint.
 type Severity int
 
 // The severities.
@@ -40,6 +42,8 @@ const (
 	SeverityOK Severity = iota
 	SeverityWarn
 	SeverityBad
+	// SeverityNote is for rows shown for the record, not as a problem.
+	SeverityNote
 )
 
 // Exit is a state's effect on the exit code.
@@ -85,6 +89,8 @@ var StateRules = []StateRule{
 		Work: NoWork, Severity: SeverityBad, Exit: Failed, rank: 0},
 	{State: Unchecked, Meaning: "mapped; registries not consulted (%s)", Setting: setting.Offline,
 		Work: NoWork, Severity: SeverityWarn, Exit: InSync, rank: 5},
+	{State: Skipped, Meaning: "found but not mirrored: outside %s, not a valid reference, or listed twice (the detail says which)",
+		Setting: setting.AllowedSource, Work: NoWork, Severity: SeverityNote, Exit: InSync, rank: 7},
 }
 
 // States lists every state in display order, worst first.

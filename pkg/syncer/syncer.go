@@ -3,9 +3,11 @@ package syncer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
@@ -51,7 +53,8 @@ type Config struct {
 
 	// Log receives debug logs; nil discards them.
 	Log *slog.Logger
-	// OnSkipped is told of each entry an origin left out, when found.
+	// OnSkipped is told of each announced entry an origin left out, when
+	// found (see inventory.Skipped).
 	OnSkipped func(inventory.Skipped)
 }
 
@@ -90,12 +93,13 @@ type Run struct {
 	Plan *plan.Plan
 	// Skipped are the entries origins left out.
 	Skipped []inventory.Skipped
-	// Ignored are needed images outside the allowed sources, left out of
-	// the plan.
+	// Ignored are needed images outside the allowed sources (or not
+	// valid references), left out of the plan as skipped rows.
 	Ignored []string
 
 	cfg    Config
 	copier *mirror.Copier
+	skips  []plan.Skip
 }
 
 // Plan gathers the needed images from every origin, keeps those that may
@@ -110,7 +114,7 @@ func Plan(ctx context.Context, cfg Config) (*Run, error) {
 			return nil, err
 		}
 		for _, s := range found.Skipped {
-			if cfg.OnSkipped != nil {
+			if cfg.OnSkipped != nil && s.Announced {
 				cfg.OnSkipped(s)
 			}
 		}
@@ -141,7 +145,8 @@ func Plan(ctx context.Context, cfg Config) (*Run, error) {
 
 // filter keeps the images that may be mirrored: those from an allowed
 // source, or already a map destination. Others (third-party images in the
-// Helm releases) are left out and logged.
+// Helm releases, references that do not parse) are left out, and become
+// skipped rows with the reason.
 func (r *Run) filter(items []inventory.Item) []inventory.Item {
 	var out []inventory.Item
 	for _, it := range items {
@@ -150,12 +155,20 @@ func (r *Run) filter(items []inventory.Item) []inventory.Item {
 			src = it.MappedFrom
 		}
 		ref, err := imagemap.ParseReference(src)
-		if err == nil && inventory.Allowed(ref, r.cfg.AllowedSources) {
+		var reason, short string
+		switch {
+		case err != nil:
+			reason, short = err.Error(), "not a valid reference"
+		case !inventory.Allowed(ref, r.cfg.AllowedSources):
+			short = "outside " + setting.AllowedSource.String()
+			reason = fmt.Sprintf("%s (%s)", short, strings.Join(r.cfg.AllowedSources, ", "))
+		default:
 			out = append(out, it)
 			continue
 		}
 		r.Ignored = append(r.Ignored, it.Image)
-		r.cfg.log().Debug("not an image to mirror (outside "+setting.AllowedSource.String()+")", "image", it.Image)
+		r.skips = append(r.skips, plan.Skip{Image: it.Image, Why: it.Why, Reason: reason})
+		r.cfg.log().Debug("not an image to mirror ("+short+")", "image", it.Image)
 	}
 	return out
 }
@@ -168,14 +181,30 @@ func (r *Run) build(ctx context.Context, items []inventory.Item) (*plan.Plan, er
 	if !r.cfg.Offline {
 		opts = append(opts, plan.WithRegistry(r.copier))
 	}
-	// Images seen but not mirrored keep their map entries in use.
-	opts = append(opts, plan.WithSeen(r.Ignored...))
+	// Images seen but not mirrored are skipped rows, and keep their map
+	// entries in use.
+	opts = append(opts, plan.WithSkipped(r.skips...))
 	for _, s := range r.Skipped {
-		if s.Image != "" {
-			opts = append(opts, plan.WithSeen(s.Image))
+		var why []string
+		if s.Why != "" {
+			why = []string{s.Why}
 		}
+		reason := s.Reason
+		if s.Image == "" && s.App != "" {
+			reason = fmt.Sprintf("%s: %s", s.App, reason)
+		}
+		opts = append(opts, plan.WithSkipped(plan.Skip{Image: s.Image, Why: why, Reason: reason}))
 	}
 	return plan.Build(ctx, items, r.cfg.ImageMap, opts...)
+}
+
+// MapPreview is the change a sync would make to the map, as a unified
+// diff, writing nothing; "" when none, or when the SDR has no map.
+func (r *Run) MapPreview(ctx context.Context) (string, error) {
+	if r.cfg.Map == nil {
+		return "", nil
+	}
+	return plan.MapPreview(ctx, r.cfg.Map, r.Plan, r.blockDecider(sdr.BlockAuto))
 }
 
 // Release describes the SDR release and the map's release: block as mode

@@ -19,8 +19,9 @@ func (skipping) Name() string { return "skipping" }
 
 func (skipping) Needs(context.Context, inventory.Input) (inventory.Found, error) {
 	return inventory.Found{
-		Items:   []inventory.Item{{Image: "atlanhq/atlan-b:2", Why: []string{"skipping:1"}}},
-		Skipped: []inventory.Skipped{{Index: 1, App: "x", Image: "atlanhq/atlan-gone:1", Reason: "not wanted"}},
+		Items: []inventory.Item{{Image: "atlanhq/atlan-b:2", Why: []string{"skipping:1"}}, {Image: "Atlanhq/Bad:1", Why: []string{"skipping:2"}}},
+		Skipped: []inventory.Skipped{{Index: 1, App: "x", Image: "atlanhq/atlan-gone:1", Why: "skipping:3", Reason: "not wanted", Announced: true},
+			{App: "y", Why: "skipping:4", Reason: "missing image"}},
 	}, nil
 }
 
@@ -42,7 +43,7 @@ func TestPlanOffline(t *testing.T) {
 	run, err := syncer.Plan(context.Background(), syncer.Config{
 		Origins: []inventory.Origin{inventory.FileOrigin{}, skipping{}},
 		Input: inventory.Input{ImagesFile: "-",
-			Stdin: strings.NewReader("atlanhq/atlan-a:1\nquay.io/other/x:1\n")},
+			Stdin: strings.NewReader("atlanhq/atlan-a:1\nquay.io/other/x:1\natlanhq/atlan-a:1\n")},
 		AllowedSources: inventory.DefaultAllowedSources,
 		ImageMap:       m,
 		Target:         "reg.example.com/atlan",
@@ -55,15 +56,31 @@ func TestPlanOffline(t *testing.T) {
 	}
 	var got []string
 	for _, it := range run.Plan.Images {
-		got = append(got, it.Source+" "+string(it.State))
+		got = append(got, it.Source+" "+string(it.State)+" "+it.Reason+" "+strings.Join(it.Why, ","))
 	}
-	if want := []string{"atlanhq/atlan-a:1 unchecked", "atlanhq/atlan-b:2 unmapped"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("Plan images = %q, want %q", got, want)
+	// Every image left out is a skipped row with its reason: outside the
+	// allowed sources, not a valid reference, listed twice, or left out by
+	// its origin.
+	want := []string{
+		"atlanhq/atlan-a:1 unchecked  file:-:1",
+		"atlanhq/atlan-b:2 unmapped  skipping:1",
+		`Atlanhq/Bad:1 skipped invalid image reference "Atlanhq/Bad:1": path component "Atlanhq" must be lowercase letters, digits and separators (. _ __ -) skipping:2`,
+		"quay.io/other/x:1 skipped outside --allowed-source (docker.io/atlanhq, ghcr.io/atlanhq) file:-:2",
+		"atlanhq/atlan-a:1 skipped duplicate of line 1 file:-:3",
+		"atlanhq/atlan-gone:1 skipped not wanted skipping:3",
+		" skipped y: missing image skipping:4",
 	}
-	if want := []string{"quay.io/other/x:1"}; !reflect.DeepEqual(run.Ignored, want) {
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Plan images =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if run.Plan.Needed() != 2 {
+		t.Errorf("Needed() = %d, want 2", run.Plan.Needed())
+	}
+	if want := []string{"Atlanhq/Bad:1", "quay.io/other/x:1"}; !reflect.DeepEqual(run.Ignored, want) {
 		t.Errorf("Plan ignored = %q, want %q", run.Ignored, want)
 	}
-	if len(told) != 1 || !reflect.DeepEqual(told, run.Skipped) {
+	// Only announced entries are told.
+	if len(told) != 1 || told[0].Image != "atlanhq/atlan-gone:1" {
 		t.Errorf("OnSkipped told %+v; run.Skipped %+v", told, run.Skipped)
 	}
 	// Ignored and skipped images keep their entries in use.

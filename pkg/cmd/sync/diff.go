@@ -26,6 +26,7 @@ type DiffOptions struct {
 	Options
 	Offline          bool
 	DetailedExitCode bool
+	ShowMapDiff      bool
 }
 
 // NewCmdDiff returns the diff command; runF, when set, is called with the
@@ -41,7 +42,11 @@ each image exactly as the SDR does, and show its state:
 ` + plan.StatesHelp() + `
 
 Map entries no needed image uses are listed as stale. The images come from the SDR's
-Helm releases, Atlan's latest-releases endpoint and/or an images file (--from).`,
+Helm releases, Atlan's latest-releases endpoint and/or an images file (--from).
+
+An unmapped image shows what the SDR pulls today under RESOLVED and where sync would
+mirror it under PROPOSED: under --target, or, without one, under the prefix every map
+entry already follows. When neither names a destination, the row says so.`,
 		Example: strings.ReplaceAll(`  # The SDR in namespace atlan, plus what the next reconcile wants
   ATLAN_API_TOKEN=... NAME diff -n atlan --atlan-url https://acme.atlan.com
 
@@ -53,7 +58,10 @@ Helm releases, Atlan's latest-releases endpoint and/or an images file (--from).`
       --image-map-path sdr/image-map.yaml --target registry.example.com/atlan
 
   # Without registry checks
-  NAME diff -n atlan --offline`, "NAME", f.Name),
+  NAME diff -n atlan --offline
+
+  # The entries sync would add to the map, as a diff
+  NAME diff -n atlan --show-map-diff`, "NAME", f.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
@@ -75,6 +83,7 @@ Helm releases, Atlan's latest-releases endpoint and/or an images file (--from).`
 	o.addFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.Offline, "offline", false, "do not consult the registries: mapped images are unchecked")
 	cmd.Flags().BoolVar(&o.DetailedExitCode, "detailed-exitcode", false, "exit 0 when in sync, 2 when there is work to do, 1 on error")
+	cmd.Flags().BoolVar(&o.ShowMapDiff, "show-map-diff", false, "also print the change sync would make to the image map, as a unified diff")
 	return cmd
 }
 
@@ -95,12 +104,24 @@ func (o *DiffOptions) Run(ctx context.Context) (int, error) {
 		return 1, err
 	}
 	p := run.Plan
-	r := Report{Plan: p, Release: run.Release(sdr.BlockAuto), Skipped: run.Skipped}
-	if err := o.f.Print(r, func(w io.Writer, s *ui.Styles) error { return table(w, s, r, o.Why, false) }); err != nil {
+	r := Report{Plan: p, Release: run.Release(sdr.BlockAuto), Skipped: announced(run)}
+	if o.ShowMapDiff {
+		d, err := run.MapPreview(ctx)
+		if err != nil {
+			return 1, err
+		}
+		r.MapDiff = &d
+	}
+	if err := o.f.Print(r, func(w io.Writer, s *ui.Styles) error {
+		if err := table(w, s, r, o.Why, false); err != nil {
+			return err
+		}
+		return o.printMapDiff(w, s, r)
+	}); err != nil {
 		return 1, err
 	}
 	if n := p.Count(plan.Failed); n > 0 {
-		return 1, fmt.Errorf("%d images could not be checked (see the error column)", n)
+		return 1, fmt.Errorf("%s be checked (see %s)", count(n, "image could not", "images could not"), o.see("DETAIL", "error"))
 	}
 	if err := skippedError(run); err != nil {
 		return 1, err
@@ -109,4 +130,21 @@ func (o *DiffOptions) Run(ctx context.Context) (int, error) {
 		return exitWorkToDo, nil
 	}
 	return exitInSync, nil
+}
+
+// printMapDiff prints the map change --show-map-diff asks for, or says in
+// words that there is none.
+func (o *DiffOptions) printMapDiff(w io.Writer, s *ui.Styles, r Report) error {
+	switch {
+	case r.MapDiff == nil:
+		return nil
+	case r.Map == nil:
+		_, err := fmt.Fprintln(w, "\nno image map: the SDR rewrites images to the target, sync changes no map")
+		return err
+	case *r.MapDiff == "":
+		_, err := fmt.Fprintln(w, "\nthe image map would not change")
+		return err
+	}
+	fmt.Fprintln(w)
+	return s.Diff(w, *r.MapDiff)
 }

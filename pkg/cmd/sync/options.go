@@ -16,9 +16,11 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/version"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/plan"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/syncer"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
 )
 
 // The --from values the command itself decides on.
@@ -99,6 +101,11 @@ func (o *Options) Validate() error {
 	}
 	if o.Concurrency < 1 {
 		return fmt.Errorf("--concurrency %d: must be at least 1", o.Concurrency)
+	}
+	if o.SDR.Target != "" {
+		if err := plan.CheckTarget(o.SDR.Target); err != nil {
+			return err
+		}
 	}
 	if o.AtlanTimeout <= 0 {
 		return fmt.Errorf("--atlan-timeout %s: must be positive", o.AtlanTimeout)
@@ -233,10 +240,40 @@ func (o *Options) openMap(ctx context.Context) error {
 // rest is done: they were reported one by one, and a scheduled run must not
 // look healthy while Atlan announces images it cannot mirror.
 func skippedError(r *syncer.Run) error {
-	if n := len(r.Skipped); n > 0 {
-		return fmt.Errorf("%d latest-releases entries were skipped (see the warnings above); the other images were handled", n)
+	if n := len(announced(r)); n > 0 {
+		return fmt.Errorf("%s skipped (see the warnings above); the other images were handled", count(n, "latest-releases entry was", "latest-releases entries were"))
 	}
 	return nil
+}
+
+// announced are the skipped latest-releases entries: Atlan announces them
+// for the next reconcile.
+func announced(r *syncer.Run) []inventory.Skipped {
+	var out []inventory.Skipped
+	for _, s := range r.Skipped {
+		if s.Announced {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// see names where the output shows an image's field: the table's column,
+// or the JSON and YAML field.
+func (o *Options) see(column, field string) string {
+	if o.f.Global.Output == ui.FormatTable {
+		return "the " + column + " column"
+	}
+	return fmt.Sprintf("each image's %q", field)
+}
+
+// count is n and the singular or plural words after it: "1 image",
+// "2 images".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func lastPath(p string) string {

@@ -40,6 +40,9 @@ func TestSyncFlags(t *testing.T) {
 		{"bad --prune-max", []string{"--prune-max", "ten"}, nil, `--prune-max "ten": must be a count`},
 		{"bad --release-block", []string{"--release-block", "maybe"}, nil, ""},
 		{"bad --concurrency", []string{"--concurrency", "0"}, nil, "--concurrency 0: must be at least 1"},
+		{"--target with a tag", []string{"--target", "registry.example.com/atlan:v1"}, nil,
+			`--target "registry.example.com/atlan:v1": a registry prefix has no tag; want HOST[:PORT]/PATH in lower case, e.g. registry.example.com/atlan`},
+		{"--target a file URL", []string{"--target", "file:///srv/mirror"}, nil, `--target "file:///srv/mirror": a registry prefix has no scheme; want HOST[:PORT]/PATH`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got *synccmd.SyncOptions
@@ -64,12 +67,32 @@ func TestSyncFlags(t *testing.T) {
 func TestDiffFlags(t *testing.T) {
 	var got *synccmd.DiffOptions
 	cmd := synccmd.NewCmdDiff(newFactory(), nil, func(o *synccmd.DiffOptions) error { got = o; return nil })
-	cmd.SetArgs([]string{"--offline", "--detailed-exitcode", "--atlan-url", "https://acme.atlan.com", "--allowed-source", "ghcr.io/atlanhq"})
+	cmd.SetArgs([]string{"--offline", "--detailed-exitcode", "--atlan-url", "https://acme.atlan.com", "--allowed-source", "ghcr.io/atlanhq",
+		"--show-map-diff", "--target", "registry.example.com:5000/atlan/"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
 	if got == nil || !got.Offline || !got.DetailedExitCode || got.AtlanURL != "https://acme.atlan.com" ||
-		!reflect.DeepEqual(got.AllowedSources, []string{"ghcr.io/atlanhq"}) {
+		!reflect.DeepEqual(got.AllowedSources, []string{"ghcr.io/atlanhq"}) || !got.ShowMapDiff {
 		t.Errorf("diff options = %+v", got)
+	}
+}
+
+// TestTargetRefused: diff refuses a --target that is no registry prefix
+// with one line naming the flag and the expected form, before reading
+// anything.
+func TestTargetRefused(t *testing.T) {
+	for _, target := range []string{"file:///srv/mirror", "s3://bucket/mirror", "https://registry.example.com/atlan",
+		"Registry.Example.com/Atlan", "registry.example.com/atlan:v1", "registry.example.com/atlan@sha256:" + strings.Repeat("a", 64)} {
+		called := false
+		cmd := synccmd.NewCmdDiff(newFactory(), nil, func(*synccmd.DiffOptions) error { called = true; return nil })
+		cmd.SetArgs([]string{"--target", target})
+		cmd.SetOut(&bytes.Buffer{})
+		cmd.SetErr(&bytes.Buffer{})
+		err := cmd.Execute()
+		if err == nil || called || !strings.HasPrefix(err.Error(), `--target "`+target+`": `) ||
+			!strings.HasSuffix(err.Error(), "; want HOST[:PORT]/PATH in lower case, e.g. registry.example.com/atlan") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("diff --target %q: error %v, run %v; want one line naming --target and the form", target, err, called)
+		}
 	}
 }

@@ -140,15 +140,24 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	}
 	out, applyErr := run.Apply(ctx, apply)
 	progress.Close()
-	if out != nil && out.MapDiff != "" && (o.DryRun || o.f.Global.Verbosity > 0) && o.f.Global.Output == ui.FormatTable {
+	// The map change of a dry run is its result, on standard output as
+	// map set --dry-run has it; a real run's is a log line, with -v.
+	if out != nil && out.MapDiff != "" && !o.DryRun && o.f.Global.Verbosity > 0 && o.f.Global.Output == ui.FormatTable {
 		if err := o.f.ErrStyles().Diff(o.f.IO.ErrOut, out.MapDiff); err != nil {
 			return err
 		}
 	}
-	r := Report{Plan: p, Release: run.Release(o.block), Skipped: run.Skipped, Sync: out}
+	r := Report{Plan: p, Release: run.Release(o.block), Skipped: announced(run), Sync: out}
 	if err := o.f.Print(r, func(w io.Writer, s *ui.Styles) error {
 		if err := table(w, s, r, o.Why, true); err != nil {
 			return err
+		}
+		if out != nil && out.DryRun && out.MapDiff != "" {
+			fmt.Fprintln(w)
+			if err := s.Diff(w, out.MapDiff); err != nil {
+				return err
+			}
+			fmt.Fprintln(w)
 		}
 		return syncLine(w, s, out, o.mapObj != nil)
 	}); err != nil {
@@ -161,14 +170,34 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		// Exit as the real run would: what sync would copy and map counts
 		// as done, what it cannot fix fails.
 		if n := p.Unfixable(o.Overwrite); n > 0 {
-			return fmt.Errorf("%d of %d needed images would not be ok after sync (see the state column); none of them would be added to the map", n, len(p.Images))
+			return fmt.Errorf("%d of %s would not be ok after sync (see %s); %s", n, count(p.Needed(), "needed image", "needed images"),
+				o.see("STATE", "state"), noneMapped(n, true))
 		}
 		return skippedError(run)
 	}
 	if n := p.Count(plan.WorkToDo) + p.Count(plan.Failed); n > 0 {
-		return fmt.Errorf("%d of %d needed images are not ok (see the state column); none of them was added to the map", n, len(p.Images))
+		verb := "are"
+		if n == 1 {
+			verb = "is"
+		}
+		return fmt.Errorf("%d of %s %s not ok (see %s); %s", n, count(p.Needed(), "needed image", "needed images"), verb,
+			o.see("STATE", "state"), noneMapped(n, false))
 	}
 	return skippedError(run)
+}
+
+// noneMapped says the images that are not ok were not (or would not be)
+// added to the map: "it was not added", "none of them was added".
+func noneMapped(n int, dryRun bool) string {
+	switch {
+	case n == 1 && dryRun:
+		return "it would not be added to the map"
+	case n == 1:
+		return "it was not added to the map"
+	case dryRun:
+		return "none of them would be added to the map"
+	}
+	return "none of them was added to the map"
 }
 
 // pruneMax is a parsed --prune-max.
@@ -212,8 +241,8 @@ func (o *SyncOptions) pruneError(run *syncer.Run, err error) error {
 		if n := len(run.Ignored); n > 0 {
 			why = append(why, fmt.Sprintf("%d found outside --allowed-source", n))
 		}
-		if n := len(run.Skipped); n > 0 {
-			why = append(why, fmt.Sprintf("%d latest-releases entries skipped", n))
+		if n := len(announced(run)); n > 0 {
+			why = append(why, count(n, "latest-releases entry skipped", "latest-releases entries skipped"))
 		}
 		reason := ""
 		if len(why) > 0 {

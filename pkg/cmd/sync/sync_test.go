@@ -144,22 +144,25 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-// every state: a ok, b missing, c unmapped, d drift; old is stale, and
-// quay.io is outside the allowed sources.
+// every state: a ok, b missing, c unmapped, d drift, e unmapped but
+// already mirrored; old is stale, quay.io is outside the allowed sources
+// and a is listed twice.
 func everyState(t *testing.T) *fixture {
 	fx := newFixture(t)
-	for _, n := range []string{"a", "b", "c", "d"} {
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
 		fx.push(t, "atlanhq/atlan-"+n+":1", "source "+n)
 	}
 	fx.push(t, "mirror/atlan-a:1", "source a")
 	fx.push(t, "mirror/atlan-d:1", "something else")
+	fx.push(t, "mirror/atlan-e:1", "source e")
 	fx.writeMap(t, `images:
   "REG/atlanhq/atlan-a": "REG/mirror/atlan-a"
   "REG/atlanhq/atlan-b": "REG/mirror/atlan-b"
   "REG/atlanhq/atlan-d": "REG/mirror/atlan-d"
   "REG/atlanhq/atlan-old": "REG/mirror/atlan-old"
 `)
-	fx.stdin = "REG/atlanhq/atlan-a:1\nREG/atlanhq/atlan-b:1\nREG/atlanhq/atlan-c:1 # new\nREG/atlanhq/atlan-d:1\nquay.io/other/x:1\n"
+	fx.stdin = "REG/atlanhq/atlan-a:1\nREG/atlanhq/atlan-b:1\nREG/atlanhq/atlan-c:1 # new\nREG/atlanhq/atlan-d:1\nquay.io/other/x:1\n" +
+		"REG/atlanhq/atlan-e:1 # copied by hand\nREG/atlanhq/atlan-a:1\n"
 	return fx
 }
 
@@ -193,7 +196,7 @@ func TestSync(t *testing.T) {
 
 	// Drift is left alone without --overwrite, and makes the run fail.
 	out, errOut, code := sync()
-	if code != 1 || !strings.HasSuffix(errOut, "error: 1 of 4 needed images are not ok (see the state column); none of them was added to the map\n") {
+	if code != 1 || !strings.HasSuffix(errOut, "error: 1 of 5 needed images is not ok (see the STATE column); it was not added to the map\n") {
 		t.Fatalf("sync: exit %d, stderr %q", code, errOut)
 	}
 	golden(t, "sync.golden", out)
@@ -205,7 +208,7 @@ func TestSync(t *testing.T) {
 
 	// Pruning the stale entry is refused beyond --prune-max.
 	_, errOut, code = sync("--overwrite", "--prune", "--prune-max", "0")
-	want := `error: refusing to --prune 1 of the map's 5 entries (listed as stale above): more than --prune-max 0 allows (0); if they are all unused, pass --confirm-prune; the map was not changed`
+	want := `error: refusing to --prune 1 of the map's 6 entries (listed as stale above): more than --prune-max 0 allows (0); if they are all unused, pass --confirm-prune; the map was not changed`
 	if code != 1 || !strings.Contains(errOut, want) {
 		t.Fatalf("sync --prune: exit %d, stderr %q; want %q", code, errOut, want)
 	}
@@ -229,7 +232,7 @@ func TestSyncDryRun(t *testing.T) {
 	fx := everyState(t)
 	before := fx.readMap(t)
 	out, errOut, code := fx.run(t, append([]string{"sync", "--dry-run", "--verify=false", "--images-file", "-"}, fx.bucketArgs()...)...)
-	if code != 1 || !strings.Contains(errOut, "error: 1 of 4 needed images would not be ok after sync") {
+	if code != 1 || !strings.Contains(errOut, "error: 1 of 5 needed images would not be ok after sync (see the STATE column); it would not be added to the map") {
 		t.Fatalf("sync --dry-run with drift: exit %d, stderr %q; want 1 and the count", code, errOut)
 	}
 	if _, errOut, code := fx.run(t, append([]string{"sync", "--dry-run", "--overwrite", "--verify=false", "--images-file", "-"}, fx.bucketArgs()...)...); code != 0 {
@@ -264,7 +267,7 @@ func TestLatestReleases(t *testing.T) {
 	out, errOut, code := fx.run(t, append([]string{"diff", "--why"}, fx.bucketArgs()...)...)
 	wantErr := `warning: latest-releases entry 2 (other quay.io/other/x:1) skipped: `
 	if code != 1 || !strings.HasPrefix(errOut, wantErr) ||
-		!strings.HasSuffix(errOut, "error: 1 latest-releases entries were skipped (see the warnings above); the other images were handled\n") {
+		!strings.HasSuffix(errOut, "error: 1 latest-releases entry was skipped (see the warnings above); the other images were handled\n") {
 		t.Fatalf("diff: exit %d, stderr %q", code, errOut)
 	}
 	if strings.Contains(out+errOut, "t0ken") {
