@@ -103,7 +103,7 @@ func TestNoCluster(t *testing.T) {
 			[]string{"no cluster is reachable: the API server " + refused, "(diff and sync run without one: --config, --values, --from file)"}, 3 * time.Second},
 		{"map get", nil, []string{"map", "get", "--kubeconfig", kubeconfig(t, refused)},
 			[]string{"no cluster is reachable: the API server " + refused, withConfig, "or --map FILE, or --bucket URL with --image-map-path KEY"}, 3 * time.Second},
-		{"cronjob --apply", nil, []string{"cronjob", "--apply", "--kubeconfig", kubeconfig(t, refused)},
+		{"cronjob --apply", nil, []string{"cronjob", "--apply", "-n", "atlan", "--objectstore-secret=", "--image", "registry.example.com/atlan/kubectl-sdr-mirror:v1", "--kubeconfig", kubeconfig(t, refused), "--", "--target", "registry.example.com/atlan"},
 			[]string{"no cluster is reachable: the API server " + refused, "or leave out --apply to print the manifests"}, 3 * time.Second},
 		{"unknown host", nil, []string{"diff", "--kubeconfig", kubeconfig(t, "https://sdr-api.invalid:6443")},
 			[]string{"no cluster is reachable: the API server https://sdr-api.invalid:6443 did not answer (lookup sdr-api.invalid"}, 10 * time.Second},

@@ -148,7 +148,7 @@ ConfigMap works as it is). Flags after -- are passed to sync.`,
 	cmd.Example = strings.ReplaceAll(cmd.Example, "NAME", f.Name)
 	fs := cmd.Flags()
 	fs.StringVar(&o.Name, "name", DefaultName, "name of the ServiceAccount, Role, RoleBinding and CronJob")
-	fs.StringVar(&o.Schedule, "schedule", DefaultSchedule, "cron schedule of the sync: five fields or a macro such as @hourly (the default is hourly, at 17 minutes past)")
+	fs.StringVar(&o.Schedule, "schedule", DefaultSchedule, "cron schedule of the sync: five fields or a macro such as @hourly")
 	fs.StringVar(&o.TimeZone, "time-zone", DefaultTimeZone, "IANA time zone the schedule is read in")
 	fs.DurationVar(&o.ActiveDeadline, "active-deadline", DefaultActiveDeadline, "time limit of one run, after which Kubernetes stops it: a hung run would otherwise block every later run (concurrencyPolicy Forbid)")
 	fs.StringVar(&o.Image, "image", "", "container image running sync (default: this tool's image in the target registry, <target>/kubectl-sdr-mirror:<this version>)")
