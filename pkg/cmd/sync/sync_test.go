@@ -176,6 +176,7 @@ func TestDiff(t *testing.T) {
 		{"diff.golden", []string{"--why"}, 0},
 		{"diff-detailed.golden", []string{"--detailed-exitcode"}, 2},
 		{"diff-offline.golden", []string{"--offline"}, 0},
+		{"diff-map-diff.golden", []string{"--offline", "--show-map-diff"}, 0},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			args := append([]string{"diff", "--images-file", "-"}, fx.bucketArgs(tc.args...)...)
@@ -184,6 +185,38 @@ func TestDiff(t *testing.T) {
 				t.Fatalf("diff %q: exit %d, stderr %q; want exit %d", tc.args, code, errOut, tc.code)
 			}
 			golden(t, tc.golden, out)
+		})
+	}
+}
+
+// TestDiffInWords: a diff with no needed image says so instead of a bare
+// table header, and a map that would not change says so under
+// --show-map-diff.
+func TestDiffInWords(t *testing.T) {
+	fx := newFixture(t)
+	fx.push(t, "atlanhq/atlan-a:1", "source a")
+	fx.push(t, "mirror/atlan-a:1", "source a")
+	fx.writeMap(t, `images:
+  "REG/atlanhq/atlan-a": "REG/mirror/atlan-a"
+`)
+	for _, tc := range []struct {
+		name, stdin string
+		args        []string
+		want        string
+		header      bool
+	}{
+		{"nothing needed", "# no images\n", nil, "no images needed; 1 stale entry\n", false},
+		{"in sync", "REG/atlanhq/atlan-a:1\n", []string{"--show-map-diff"}, "1 image: 1 ok; everything is mirrored and mapped\n\nthe image map would not change\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fx.stdin = tc.stdin
+			out, errOut, code := fx.run(t, append([]string{"diff", "--from", "file", "--images-file", "-"}, fx.bucketArgs(tc.args...)...)...)
+			if code != 0 || errOut != "" {
+				t.Fatalf("diff: exit %d, stderr %q", code, errOut)
+			}
+			if strings.Contains(out, "STATE") != tc.header || !strings.HasSuffix(out, tc.want) {
+				t.Errorf("diff printed\n%s\nwant it to end in %q, with a table header %v", out, tc.want, tc.header)
+			}
 		})
 	}
 }
