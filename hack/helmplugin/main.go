@@ -17,7 +17,7 @@
 //
 // SDR_MIRROR_SIGNING_KEY names the OpenPGP key (its user ID or part of it),
 // SDR_MIRROR_SIGNING_KEYRING is a keyring file holding its secret key
-// (binary or ASCII-armoured, as gpg --export-secret-keys [--armor] writes),
+// (binary or ASCII-armoured, as gpg --export-secret-keys [-a] writes),
 // SDR_MIRROR_SIGNING_PASSPHRASE_FILE, when set, holds its passphrase, and
 // SDR_MIRROR_SIGNING_PUBLIC_KEY, when set, is the public key published with
 // the release, which the tarball is then verified with.
@@ -90,9 +90,9 @@ func run(args []string) error {
 		switch {
 		case o.key == "":
 			return errors.New("SDR_MIRROR_SIGNING_KEY is not set: Helm 4 installs only signed plugin tarballs; " +
-				"set it to the name of the release's OpenPGP key and SDR_MIRROR_SIGNING_KEYRING to a keyring file holding its secret key (gpg --export-secret-keys --armor NAME)")
+				"set it to the name of the release's OpenPGP key and SDR_MIRROR_SIGNING_KEYRING to a keyring file holding its secret key (gpg --export-secret-keys -a NAME)")
 		case o.keyring == "":
-			return errors.New("SDR_MIRROR_SIGNING_KEYRING is not set: set it to a keyring file holding the secret key of " + o.key + " (gpg --export-secret-keys --armor NAME)")
+			return errors.New("SDR_MIRROR_SIGNING_KEYRING is not set: set it to a keyring file holding the secret key of " + o.key + " (gpg --export-secret-keys -a NAME)")
 		}
 		if _, err := os.Stat(o.keyring); err != nil {
 			return fmt.Errorf("SDR_MIRROR_SIGNING_KEYRING: %w", err)
