@@ -266,10 +266,10 @@ func signingKey(t *testing.T, name string) (secret, public string) {
 	run("--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never")
 	dir := t.TempDir()
 	secret, public = filepath.Join(dir, name+"-secret.asc"), filepath.Join(dir, name+".asc")
-	if err := os.WriteFile(secret, run("--export-secret-keys", "--armor", uid), 0o600); err != nil {
+	if err := os.WriteFile(secret, run("--export-secret-keys", "-a", uid), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(public, run("--export", "--armor", uid), 0o600); err != nil {
+	if err := os.WriteFile(public, run("--export", "-a", uid), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return secret, public
