@@ -24,24 +24,6 @@ all) want=(s3 gcs azure) ;;
 *) usage ;;
 esac
 
-# go_install NAME VERSION BIN_DIR PACKAGE — `go install PACKAGE@VERSION` into
-# BIN_DIR unless BIN_DIR/NAME exists; a stamp file records the version.
-go_install() {
-	local name=$1 version=$2 bin=$3 pkg=$4 build_log
-	[[ -x $bin/$name && $(cat "$bin/.version" 2>/dev/null) == "$version" ]] && return 0
-	lock "$name-$version"
-	[[ -x $bin/$name && $(cat "$bin/.version" 2>/dev/null) == "$version" ]] && return 0
-	need go
-	mkdir -p "$bin"
-	build_log="$bin/../build.log"
-	: >"$build_log"
-	log "building $name $version (a minute or two; log: $build_log)"
-	(cd "$SDR_MIRROR_CACHE" &&
-		run_logged "$build_log" env GOWORK=off GOFLAGS=-buildvcs=false GOBIN="$bin" \
-			go install -trimpath -ldflags "-s -w" "$pkg@$version") || die "installing $name $version failed"
-	printf '%s\n' "$version" >"$bin/.version"
-}
-
 install_azurite() {
 	local main="$AZURITE_DIR/node_modules/azurite/dist/src/blob/main.js" npm_log
 	[[ -f $main ]] && { printf '%s\n' "$main"; return 0; }

@@ -32,6 +32,7 @@ job helm "$HACK_DIR/install-helm.sh" all
 job cosign "$HACK_DIR/install-cosign.sh"
 job objectstores "$HACK_DIR/install-objectstores.sh"
 job registry "$HACK_DIR/install-registry.sh"
+job registry3 "$HACK_DIR/install-registry3.sh"
 
 failed=0
 for i in "${!pids[@]}"; do
@@ -56,3 +57,4 @@ printf 'SDR_MIRROR_COSIGN_BIN=%s\n' "$(tail -n 1 "$out/cosign.out")"
 # install-objectstores.sh prints its KEY=VALUE lines itself.
 grep -E '^SDR_MIRROR_[A-Z_]+=' "$out/objectstores.out"
 printf 'SDR_MIRROR_REGISTRY_BIN=%s\n' "$(tail -n 1 "$out/registry.out")"
+printf 'SDR_MIRROR_REGISTRY3_BIN=%s\n' "$(tail -n 1 "$out/registry3.out")"

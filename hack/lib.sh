@@ -19,6 +19,10 @@ AZURITE_VERSION=3.35.0
 # CNCF Distribution from Debian bookworm (Distribution 2.8.2).
 REGISTRY_DEB_VERSION=2.8.2+ds1-1
 
+# CNCF Distribution v3, built from source: it serves the OCI referrers API,
+# which Debian's 2.8 does not.
+DISTRIBUTION3_VERSION=v3.1.2
+
 # Published version of the k8s.io/* staging modules matching KUBE_VERSION
 # (v1.32.13 -> v0.32.13).
 KUBE_STAGING_VERSION="v0.${KUBE_VERSION#v1.}"
@@ -31,6 +35,7 @@ HELM4_BIN_DIR="$SDR_MIRROR_CACHE/helm/$HELM4_VERSION/bin"
 VERSITYGW_BIN_DIR="$SDR_MIRROR_CACHE/versitygw/$VERSITYGW_VERSION/bin"
 FAKE_GCS_BIN_DIR="$SDR_MIRROR_CACHE/fake-gcs-server/$FAKE_GCS_VERSION/bin"
 AZURITE_DIR="$SDR_MIRROR_CACHE/azurite/$AZURITE_VERSION"
+DISTRIBUTION3_BIN_DIR="$SDR_MIRROR_CACHE/distribution/$DISTRIBUTION3_VERSION/bin"
 
 HACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -138,4 +143,22 @@ stop_process() {
 	done
 	log "warning: process $pid is still running"
 	return 1
+}
+
+# go_install NAME VERSION BIN_DIR PACKAGE — `go install PACKAGE@VERSION` into
+# BIN_DIR unless BIN_DIR/NAME exists; a stamp file records the version.
+go_install() {
+	local name=$1 version=$2 bin=$3 pkg=$4 build_log
+	[[ -x $bin/$name && $(cat "$bin/.version" 2>/dev/null) == "$version" ]] && return 0
+	lock "$name-$version"
+	[[ -x $bin/$name && $(cat "$bin/.version" 2>/dev/null) == "$version" ]] && return 0
+	need go
+	mkdir -p "$bin"
+	build_log="$bin/../build.log"
+	: >"$build_log"
+	log "building $name $version (a minute or two; log: $build_log)"
+	(cd "$SDR_MIRROR_CACHE" &&
+		run_logged "$build_log" env GOWORK=off GOFLAGS=-buildvcs=false GOBIN="$bin" \
+			go install -trimpath -ldflags "-s -w" "$pkg@$version") || die "installing $name $version failed"
+	printf '%s\n' "$version" >"$bin/.version"
 }
