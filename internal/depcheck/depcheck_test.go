@@ -34,6 +34,7 @@ var allowed = map[string][]string{
 	"pkg/plan": {module + "pkg/setting", module + "pkg/imagemap", module + "pkg/inventory", module + "pkg/mirror", module + "pkg/store"},
 	"pkg/mirror": {module + "pkg/setting", module + "internal/capool",
 		"github.com/google/go-containerregistry/", "github.com/docker/cli/cli/config", "golang.org/x/sync/"},
+	"pkg/mirror/ecr":    {module + "pkg/setting", "github.com/aws/aws-sdk-go-v2/", "github.com/aws/smithy-go"},
 	"pkg/mirror/verify": {module + "pkg/setting", module + "pkg/mirror", module + "pkg/imagemap", "github.com/google/go-containerregistry/", "github.com/sigstore/"},
 	"pkg/syncer": {module + "pkg/setting", module + "pkg/imagemap", module + "pkg/inventory", module + "pkg/mirror", module + "pkg/mirror/verify",
 		module + "pkg/plan", module + "pkg/sdr", module + "pkg/store"},
