@@ -39,8 +39,8 @@ func (c *Copier) inspect(ctx context.Context, p Pair) (*inspection, error) {
 	in := &inspection{
 		j: &job{
 			pair:    p,
-			src:     side{"source", pullRef.Context().RegistryStr()},
-			dst:     side{"destination", dstRef.Context().RegistryStr()},
+			src:     side{"source", pullRef.Context().RegistryStr(), pullRef.Context()},
+			dst:     side{"destination", dstRef.Context().RegistryStr(), dstRef.Context()},
 			srcRepo: pullRef.Context(),
 			dstRepo: dstRef.Context(),
 		},

@@ -230,7 +230,7 @@ func (c *Copier) copyImage(ctx context.Context, p Pair, enterCopy func() error) 
 	}
 	res.Attached = n
 	if err := c.pusher.Put(ctx, in.dstRef, *top); err != nil {
-		return c.fail(p, j.dst.wrap("writing "+in.dstRef.String(), err))
+		return c.fail(p, j.dst.wrapPut(in.dstRef, top.mt, err))
 	}
 	res.Status = StatusCopied
 	c.emit(Event{Kind: ImageCopied, Source: p.Source, Destination: p.Destination, Digest: want.String(), Total: j.total.Load()})

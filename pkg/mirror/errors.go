@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/capool"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
@@ -17,23 +19,36 @@ import (
 type side struct {
 	role string // "source" or "destination"
 	host string
+	repo name.Repository
 }
 
 func (s side) wrap(what string, err error) error {
+	return s.wrapRequest(what, asked{}, err)
+}
+
+// wrapPut wraps the error of writing a manifest of media type mt to ref:
+// a refusal of the tag or of the media type says so.
+func (s side) wrapPut(ref name.Reference, mt types.MediaType, err error) error {
+	r := asked{mediaType: mt}
+	if t, ok := ref.(name.Tag); ok {
+		r.tag = t.TagStr()
+	}
+	return s.wrapRequest("writing "+ref.String(), r, err)
+}
+
+// wrapRequest keeps a registry's refusal in its own words and adds what
+// fixes it (RegistryError); other errors say where they happened.
+func (s side) wrapRequest(what string, r asked, err error) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	var te *transport.Error
-	if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
-		verb := "authentication failed"
-		if te.StatusCode == http.StatusForbidden {
-			verb = "access denied"
+	if te, ok := asTransport(err); ok {
+		if e := s.classify(what, r, te); e != nil {
+			return e
 		}
-		return fmt.Errorf("%s registry %q: %s (%s): log in with 'docker login %s', or pass %s: %w",
-			s.role, s.host, verb, what, s.host, setting.RegistryAuthFile, ErrAuth)
 	}
 	return fmt.Errorf("%s on %s registry %q: %w%s", what, s.role, s.host, err, capool.Hint(err, RegistryCARemedy()))
 }
