@@ -72,7 +72,7 @@ func (c *Copier) copyArtifact(ctx context.Context, parent *job, src, dst name.Re
 	}
 	if have, err := c.puller.Head(ctx, dst); err == nil && have.Digest == desc.Digest {
 		return nil
-	} else if err != nil && !isNotFound(err) {
+	} else if err != nil && !absentOrHidden(err) {
 		return j.dst.wrap("checking "+dst.String(), err)
 	}
 	top := &rawManifest{raw: desc.Manifest, mt: desc.MediaType}

@@ -32,6 +32,9 @@ type Copier struct {
 	tagsMu sync.Mutex
 	tags   map[string]*tagList // source repository
 
+	reposMu sync.Mutex
+	repos   map[string]*repoCheck // destination repository
+
 	bytesStreamed atomic.Int64
 	blobsStreamed atomic.Int64
 }
@@ -88,6 +91,7 @@ func New(opts ...Option) (*Copier, error) {
 		blobSem: make(chan struct{}, o.concurrency),
 		blobs:   map[string]*blobHome{},
 		tags:    map[string]*tagList{},
+		repos:   map[string]*repoCheck{},
 	}, nil
 }
 

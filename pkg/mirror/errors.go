@@ -81,3 +81,13 @@ func isNotFound(err error) bool {
 	var te *transport.Error
 	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
 }
+
+// absentOrHidden is a destination read answered 404, or 403: Artifactory
+// answers 403 for a tag that does not exist (virtual repositories, limited
+// permissions; go-containerregistry#1691, cosign#2973). Either way the
+// image is not known to be there; the push confirms whether it may be
+// written, and a refusal then says why.
+func absentOrHidden(err error) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && (te.StatusCode == http.StatusNotFound || te.StatusCode == http.StatusForbidden)
+}

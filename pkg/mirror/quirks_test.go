@@ -191,3 +191,15 @@ func sourceBlobGets(rec *recorder) int {
 	}
 	return n
 }
+
+// artifactoryHidesAbsent: Artifactory answers 403, not 404, for a tag that
+// does not exist (virtual repositories, limited permissions;
+// go-containerregistry#1691, cosign#2973).
+func artifactoryHidesAbsent(q *quirkState, w http.ResponseWriter, r *http.Request) bool {
+	repo, kind, ref := repoOf(r.URL.Path)
+	if kind != "manifests" || (r.Method != http.MethodHead && r.Method != http.MethodGet) || q.tagExists(r, repo, ref) {
+		return false
+	}
+	registryError(w, r, http.StatusForbidden, "DENIED", "Permission denied")
+	return true
+}

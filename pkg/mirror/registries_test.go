@@ -44,7 +44,7 @@ func TestRegistryRefusesWrite(t *testing.T) {
 	tests := []struct {
 		name   string
 		quirks []quirk
-		st     quirkState
+		st     *quirkState
 		// rewrite copies once, then over the same tag (drift, overwritten).
 		rewrite bool
 		// docker seeds a Docker v2s2 image instead of the OCI index.
@@ -61,6 +61,15 @@ func TestRegistryRefusesWrite(t *testing.T) {
 				"repository creation template with CREATE_ON_PUSH",
 			},
 			refusal: mirror.RefusedRepositoryMissing,
+		},
+		{
+			// goharbor/harbor#20544, #6892: the project must exist.
+			name: "Harbor project missing", quirks: []quirk{harborProjectsMustExist},
+			want: []string{
+				"DENIED: project mirror not found",
+				`create the Harbor project "mirror"`,
+			},
+			refusal: mirror.RefusedProjectMissing,
 		},
 		{
 			// kaniko#204, buildkit#3776: IMMUTABLE tags are never rewritten.
@@ -105,8 +114,11 @@ func TestRegistryRefusesWrite(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.st == nil {
+				tc.st = &quirkState{}
+			}
 			src, _ := inProcessRegistry(t, nil)
-			dst, _ := inProcessRegistry(t, withQuirks(&tc.st, tc.quirks...))
+			dst, _ := inProcessRegistry(t, withQuirks(tc.st, tc.quirks...))
 			_, pairs := mirrorSet(t, src, dst)
 			pair := pairs[0]
 			if tc.docker {
