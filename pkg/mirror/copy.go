@@ -228,7 +228,11 @@ func (c *Copier) copyImage(ctx context.Context, p Pair, enterCopy func() error) 
 	if err := c.copyTree(ctx, j, tree, false); err != nil {
 		return c.fail(p, err)
 	}
-	n, err := c.copyArtifacts(ctx, j, &res)
+	putTop := func() error {
+		ref := j.dstRepo.Digest(want.String())
+		return j.dst.wrapPut(ref, top.mt, c.pusher.Put(ctx, ref, *top))
+	}
+	n, err := c.copyArtifacts(ctx, j, &res, want, putTop)
 	if err != nil {
 		return c.fail(p, err)
 	}

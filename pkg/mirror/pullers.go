@@ -111,11 +111,3 @@ func (ps *pullers) List(ctx context.Context, repo name.Repository) ([]string, er
 	}
 	return p.List(ctx, repo)
 }
-
-func (ps *pullers) Referrers(ctx context.Context, d name.Digest) (v1.ImageIndex, error) {
-	p, err := ps.get(ctx, d.Context().Registry)
-	if err != nil {
-		return nil, err
-	}
-	return remote.Referrers(d, remote.Reuse(p), remote.WithContext(ctx))
-}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -201,5 +202,62 @@ func artifactoryHidesAbsent(q *quirkState, w http.ResponseWriter, r *http.Reques
 		return false
 	}
 	registryError(w, r, http.StatusForbidden, "DENIED", "Permission denied")
+	return true
+}
+
+// reply is an answer a quirk gives.
+type reply struct {
+	status      int
+	contentType string
+	body        string
+}
+
+// referrersAnswer answers the referrers API as a registry without it does,
+// with *cur while it is set.
+func referrersAnswer(cur *atomic.Pointer[reply]) quirk {
+	return func(_ *quirkState, w http.ResponseWriter, r *http.Request) bool {
+		a := cur.Load()
+		if _, kind, _ := repoOf(r.URL.Path); kind != "referrers" || a == nil {
+			return false
+		}
+		w.Header().Set("Content-Type", a.contentType)
+		w.WriteHeader(a.status)
+		_, _ = io.WriteString(w, a.body)
+		return true
+	}
+}
+
+// signInPage is what Artifact Registry once answered /referrers/ with
+// (soci-snapshotter#512).
+const signInPage = "<!DOCTYPE html>\n<html><head><title>Sign in - Google Accounts</title></head><body>Sign in</body></html>\n"
+
+// strongReferences refuses a cosign tag or a manifest with a subject
+// whose subject is not in the repository, as registries that keep strong
+// references do (distribution-spec#459, #505).
+func strongReferences(q *quirkState, w http.ResponseWriter, r *http.Request) bool {
+	repo, kind, ref := repoOf(r.URL.Path)
+	if r.Method != http.MethodPut || kind != "manifests" {
+		return false
+	}
+	subject := ""
+	for _, suffix := range []string{".sig", ".att", ".sbom"} {
+		if strings.HasPrefix(ref, "sha256-") && strings.HasSuffix(ref, suffix) {
+			subject = "sha256:" + strings.TrimSuffix(strings.TrimPrefix(ref, "sha256-"), suffix)
+		}
+	}
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var m struct {
+		Subject *struct {
+			Digest string `json:"digest"`
+		} `json:"subject"`
+	}
+	if json.Unmarshal(body, &m) == nil && m.Subject != nil {
+		subject = m.Subject.Digest
+	}
+	if subject == "" || q.tagExists(r, repo, subject) {
+		return false
+	}
+	registryError(w, r, http.StatusBadRequest, "MANIFEST_INVALID", "subject "+subject+" does not exist")
 	return true
 }
