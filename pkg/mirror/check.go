@@ -113,6 +113,13 @@ func (c *Copier) inspect(ctx context.Context, p Pair) (*inspection, error) {
 	case h.err == nil:
 		in.have = h.desc
 	case !absentOrHidden(h.err):
+		if unauthorized(h.err) {
+			// A HEAD has no body: Harbor's "project … not found" comes
+			// with a 401 too, and the pre-flight's GET shows it.
+			if _, err := c.preflight(ctx, j.dst); err != nil {
+				return nil, err
+			}
+		}
 		return nil, j.dst.wrap("checking "+dstRef.String(), h.err)
 	default:
 		// Not there (or not shown): can the repository take it?

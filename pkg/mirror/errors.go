@@ -77,6 +77,11 @@ func (e *ConflictError) Error() string {
 	return fmt.Sprintf("registry %q has two mirrors, %q and %q", e.Registry, e.First, e.Second)
 }
 
+func unauthorized(err error) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == http.StatusUnauthorized
+}
+
 // absentOrHidden is a destination read answered 404, or 403: Artifactory
 // answers 403 for a tag that does not exist (virtual repositories, limited
 // permissions; go-containerregistry#1691, cosign#2973). Either way the

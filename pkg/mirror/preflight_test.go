@@ -1,6 +1,7 @@
 package mirror_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -32,6 +33,12 @@ func TestDestinationPreflight(t *testing.T) {
 			st:       &quirkState{projects: map[string]bool{}},
 			checkErr: []string{"checking repository", "DENIED: project mirror not found", `create the Harbor project "mirror"`},
 			copyErr:  []string{"DENIED: project mirror not found", `create the Harbor project "mirror"`},
+		},
+		{
+			name: "Harbor project missing, answered 401", quirks: []quirk{harborMissingProject(http.StatusUnauthorized, "UNAUTHORIZED")},
+			st:       &quirkState{projects: map[string]bool{}},
+			checkErr: []string{"UNAUTHORIZED: project mirror not found", `create the Harbor project "mirror"`},
+			copyErr:  []string{"UNAUTHORIZED: project mirror not found", `create the Harbor project "mirror"`},
 		},
 		{
 			// aws/containers-roadmap#853: repositories must exist unless a

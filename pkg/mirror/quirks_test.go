@@ -86,16 +86,25 @@ func ecrRepositoriesMustExist(q *quirkState, w http.ResponseWriter, r *http.Requ
 // that does not exist with 403 "project … not found" (goharbor/harbor#20544,
 // #6892).
 func harborProjectsMustExist(q *quirkState, w http.ResponseWriter, r *http.Request) bool {
-	repo, _, _ := repoOf(r.URL.Path)
-	project, _, _ := strings.Cut(repo, "/")
-	q.mu.Lock()
-	exists := repo == "" || q.projects[project]
-	q.mu.Unlock()
-	if exists {
-		return false
+	return harborMissingProject(http.StatusForbidden, "DENIED")(q, w, r)
+}
+
+// harborMissingProject answers as Harbor does for a project that does not
+// exist, with status and code: 401 UNAUTHORIZED or 403 DENIED, depending on
+// the version and the credentials (goharbor/harbor#20544, #6892).
+func harborMissingProject(status int, code string) quirk {
+	return func(q *quirkState, w http.ResponseWriter, r *http.Request) bool {
+		repo, _, _ := repoOf(r.URL.Path)
+		project, _, _ := strings.Cut(repo, "/")
+		q.mu.Lock()
+		exists := repo == "" || q.projects[project]
+		q.mu.Unlock()
+		if exists {
+			return false
+		}
+		registryError(w, r, status, code, fmt.Sprintf("project %s not found", project))
+		return true
 	}
-	registryError(w, r, http.StatusForbidden, "DENIED", fmt.Sprintf("project %s not found", project))
-	return true
 }
 
 // tagExists asks the registry behind the quirks whether repo has tag.
