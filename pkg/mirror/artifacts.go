@@ -111,7 +111,7 @@ func (c *Copier) copyArtifact(ctx context.Context, parent *job, src, dst name.Re
 		return err
 	}
 	if err := c.pusher.Put(ctx, dst, *top); err != nil {
-		return j.dst.wrapPut(dst, top.mt, err)
+		return j.dst.wrapPut(dst, *top, err)
 	}
 	return nil
 }

@@ -230,7 +230,7 @@ func (c *Copier) copyImage(ctx context.Context, p Pair, enterCopy func() error) 
 	}
 	putTop := func() error {
 		ref := j.dstRepo.Digest(want.String())
-		return j.dst.wrapPut(ref, top.mt, c.pusher.Put(ctx, ref, *top))
+		return j.dst.wrapPut(ref, *top, c.pusher.Put(ctx, ref, *top))
 	}
 	n, err := c.copyArtifacts(ctx, j, &res, want, putTop)
 	if err != nil {
@@ -238,7 +238,7 @@ func (c *Copier) copyImage(ctx context.Context, p Pair, enterCopy func() error) 
 	}
 	res.Attached = n
 	if err := c.pusher.Put(ctx, in.dstRef, *top); err != nil {
-		return c.fail(p, j.dst.wrapPut(in.dstRef, top.mt, err))
+		return c.fail(p, j.dst.wrapPut(in.dstRef, *top, err))
 	}
 	res.Status = StatusCopied
 	c.emit(Event{Kind: ImageCopied, Source: p.Source, Destination: p.Destination, Digest: want.String(), Total: j.total.Load()})

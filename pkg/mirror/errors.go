@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/capool"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
@@ -26,10 +25,13 @@ func (s side) wrap(what string, err error) error {
 	return s.wrapRequest(what, asked{}, err)
 }
 
-// wrapPut wraps the error of writing a manifest of media type mt to ref:
-// a refusal of the tag or of the media type says so.
-func (s side) wrapPut(ref name.Reference, mt types.MediaType, err error) error {
-	r := asked{mediaType: mt}
+// wrapPut wraps the error of writing manifest m to ref: a refusal of the
+// tag, the media type or the artifact type says so.
+func (s side) wrapPut(ref name.Reference, m rawManifest, err error) error {
+	if err == nil {
+		return nil
+	}
+	r := asked{mediaType: m.mt, artifactType: artifactType(m.raw)}
 	if t, ok := ref.(name.Tag); ok {
 		r.tag = t.TagStr()
 	}

@@ -1,9 +1,13 @@
 package mirror_test
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 )
 
 // TestDestinationPreflight looks at destination repositories before any
@@ -140,5 +144,48 @@ func TestPreflightOncePerRepository(t *testing.T) {
 	want := map[string]int{"/v2/mirror/app-a/tags/list": 1, "/v2/mirror/app-b/tags/list": 1}
 	if len(lists) != len(want) || lists["/v2/mirror/app-a/tags/list"] != 1 || lists["/v2/mirror/app-b/tags/list"] != 1 {
 		t.Errorf("tags/list requests = %v, want %v", lists, want)
+	}
+}
+
+// TestArtifactRegistryRepositoryMissing: Artifact Registry never creates a
+// repository on push (Artifact Registry docs: the repository in
+// LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE must be created first).
+// Its host name is reached here through a dialer that sends it to the
+// in-process registry.
+func TestArtifactRegistryRepositoryMissing(t *testing.T) {
+	const arHost = "europe-west1-docker.pkg.dev"
+	src, srcRec := inProcessRegistry(t, nil)
+	dst, _ := inProcessRegistry(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if repo, _, _ := repoOf(r.URL.Path); repo != "" {
+				registryError(w, r, http.StatusNotFound, "NAME_UNKNOWN", `Repository "atlan" not found`)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	_, pairs := mirrorSet(t, src, dst)
+	pairs = []mirror.Pair{{Source: pairs[0].Source, Destination: arHost + "/my-project/atlan/app-a:1.0"}}
+	dialer := &net.Dialer{}
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if strings.HasPrefix(addr, arHost+":") {
+			addr = dst
+		}
+		return dialer.DialContext(ctx, network, addr)
+	}}
+	c := func() *mirror.Copier { return newCopier(t, mirror.WithTransport(tr), mirror.WithInsecure(arHost)) }
+
+	srcRec.reset()
+	want := []string{`NAME_UNKNOWN: Repository "atlan" not found`,
+		`create the Artifact Registry repository "atlan", format docker, in project "my-project" at location "europe-west1"`}
+	in := c().Check(ctx(t), pairs)[0]
+	if in.Err == nil {
+		t.Fatalf("Check = %+v, want an error", in)
+	}
+	wantAll(t, "Check error", in.Err.Error(), want...)
+	rep, err := c().Copy(ctx(t), pairs)
+	wantAll(t, "Copy error", oneImageError(t, rep, err), want...)
+	if n := sourceBlobGets(srcRec); n != 0 {
+		t.Errorf("the source answered %d blob reads, want none", n)
 	}
 }

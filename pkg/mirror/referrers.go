@@ -135,8 +135,9 @@ func (c *Copier) confirmReferrers(ctx context.Context, dst side, d v1.Hash, want
 		return "", err
 	}
 	t := fallbackTag(dst.repo, d)
-	if err := c.pusher.Put(ctx, t, rawManifest{raw: raw, mt: types.OCIImageIndex}); err != nil {
-		return "", dst.wrapPut(t, types.OCIImageIndex, err)
+	idx := rawManifest{raw: raw, mt: types.OCIImageIndex}
+	if err := c.pusher.Put(ctx, t, idx); err != nil {
+		return "", dst.wrapPut(t, idx, err)
 	}
 	return "", nil
 }

@@ -22,6 +22,7 @@ func oneImageError(t *testing.T, rep *mirror.Report, err error) string {
 		t.Fatalf("Copy: report %+v, want one failed image", rep.Images)
 	}
 	line := rep.Images[0].Error
+	t.Logf("error line: %s", line)
 	if strings.Contains(line, "\n") || line != err.Error() {
 		t.Errorf("Copy: error %q, want exactly one line, the image's %q", err, line)
 	}
@@ -106,8 +107,10 @@ func TestRegistryRefusesWrite(t *testing.T) {
 			name: "Quay without OCI artifacts", quirks: []quirk{quayNoArtifacts},
 			want: []string{
 				"MANIFEST_INVALID: manifest invalid",
+				`the registry refuses an OCI artifact of type "application/vnd.example.sbom+json"`,
 				"media types are never converted",
 				"FEATURE_GENERAL_OCI_SUPPORT",
+				"ALLOWED_OCI_ARTIFACT_TYPES",
 			},
 			refusal: mirror.RefusedMediaType,
 		},

@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -94,6 +95,30 @@ func (e *RegistryError) Is(target error) bool {
 type asked struct {
 	tag       string
 	mediaType types.MediaType
+	// artifactType is an OCI artifact's type: its artifactType, or a
+	// config media type that is not an image's.
+	artifactType string
+}
+
+// artifactType reads an OCI artifact's type from its manifest: "" for an
+// image or an index.
+func artifactType(raw []byte) string {
+	var m struct {
+		ArtifactType string `json:"artifactType"`
+		Config       *struct {
+			MediaType types.MediaType `json:"mediaType"`
+		} `json:"config"`
+	}
+	if json.Unmarshal(raw, &m) != nil {
+		return ""
+	}
+	switch {
+	case m.ArtifactType != "":
+		return m.ArtifactType
+	case m.Config != nil && m.Config.MediaType != types.OCIConfigJSON && m.Config.MediaType != types.DockerConfigJSON:
+		return string(m.Config.MediaType)
+	}
+	return ""
 }
 
 // harborProject matches Harbor's answer for a project that does not exist
@@ -184,10 +209,10 @@ func (s side) remedy(e *RegistryError, r asked) string {
 	case RefusedImmutabilityRule:
 		return fmt.Sprintf("a tag immutability rule of the Harbor project %q protects tag %q; exclude the tag from the rule (cosign's sha256-*.sig, .att and .sbom tags are rewritten when a signature is added), or remove the rule", project, r.tag)
 	case RefusedMediaType:
-		return mediaTypeRemedy(r.mediaType)
+		return mediaTypeRemedy(r)
 	case RefusedUnsupported:
 		if r.mediaType != "" {
-			return mediaTypeRemedy(r.mediaType)
+			return mediaTypeRemedy(r)
 		}
 		return "the registry does not implement this request; check its version and OCI distribution support"
 	}
@@ -209,14 +234,18 @@ func missingRepositoryRemedy(host, repo, message string) string {
 	return fmt.Sprintf("create the repository %q in the registry, or let the push identity create repositories", repo)
 }
 
-// mediaTypeRemedy explains a refused manifest media type. Media types are
-// never converted: the digest would change and signatures would break.
-func mediaTypeRemedy(mt types.MediaType) string {
+// mediaTypeRemedy explains a refused manifest: its media type, or the
+// artifact type it carries. Media types are never converted: the digest
+// would change and signatures would break.
+func mediaTypeRemedy(r asked) string {
 	const never = "media types are never converted (that changes the digest and breaks signatures)"
-	if strings.HasPrefix(string(mt), "application/vnd.docker.") {
-		return fmt.Sprintf("the registry refuses the Docker media type %q; %s: on zot add \"docker2s2\" to http.compat in its configuration, on Quay enable Docker schema 2 manifests", mt, never)
+	switch {
+	case strings.HasPrefix(string(r.mediaType), "application/vnd.docker."):
+		return fmt.Sprintf("the registry refuses the Docker media type %q; %s: on zot add \"docker2s2\" to http.compat in its configuration", r.mediaType, never)
+	case r.artifactType != "":
+		return fmt.Sprintf("the registry refuses an OCI artifact of type %q (%s); %s: on Quay set FEATURE_GENERAL_OCI_SUPPORT and allow the artifact type in ALLOWED_OCI_ARTIFACT_TYPES", r.artifactType, r.mediaType, never)
 	}
-	return fmt.Sprintf("the registry refuses the media type %q; %s: on Quay set FEATURE_GENERAL_OCI_SUPPORT and allow the artifact type in ALLOWED_OCI_ARTIFACT_TYPES, on zot allow OCI artifacts", mt, never)
+	return fmt.Sprintf("the registry refuses the media type %q; %s: enable OCI support in the registry (on Quay, FEATURE_GENERAL_OCI_SUPPORT)", r.mediaType, never)
 }
 
 func isECR(host string) bool {
