@@ -270,3 +270,20 @@ func strongReferences(q *quirkState, w http.ResponseWriter, r *http.Request) boo
 	registryError(w, r, http.StatusBadRequest, "MANIFEST_INVALID", "subject "+subject+" does not exist")
 	return true
 }
+
+// nexusNoRedeploy: Nexus serves no referrers API and, with redeploy
+// disabled, refuses to rewrite any tag, the referrers fallback tag
+// included once a subject gains a second referrer (zarf#2352, buildx#1660).
+func nexusNoRedeploy(q *quirkState, w http.ResponseWriter, r *http.Request) bool {
+	repo, kind, _ := repoOf(r.URL.Path)
+	if kind == "referrers" {
+		registryError(w, r, http.StatusNotFound, "NOT_FOUND", "Not Found")
+		return true
+	}
+	_, tag, ok := isTagPut(r)
+	if !ok || !q.tagExists(r, repo, tag) {
+		return false
+	}
+	registryError(w, r, http.StatusBadRequest, "UNKNOWN", "Repository does not allow updating assets: docker-hosted")
+	return true
+}

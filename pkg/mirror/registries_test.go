@@ -151,3 +151,23 @@ func TestRegistryRefusesWrite(t *testing.T) {
 		})
 	}
 }
+
+// TestNexusRefusesFallbackRewrite: a subject with two referrers needs its
+// fallback tag written twice, which Nexus without redeploy refuses
+// (zarf#2352, buildx#1660): one line names the tag and the setting.
+func TestNexusRefusesFallbackRewrite(t *testing.T) {
+	src, _ := inProcessRegistry(t, nil)
+	dst, _ := inProcessRegistry(t, withQuirks(&quirkState{}, nexusNoRedeploy))
+	seeds, pairs := mirrorSet(t, src, dst)
+	addReferrer(t, pairs[0].Source, seeds[0].index)
+	rep, err := newCopier(t).Copy(ctx(t), pairs[:1])
+	line := oneImageError(t, rep, err)
+	tag := strings.Replace(seeds[0].index.String(), ":", "-", 1)
+	wantAll(t, "Copy error", line,
+		"UNKNOWN: Repository does not allow updating assets: docker-hosted",
+		`listed in the tag "`+tag+`"`, `"Allow redeploy"`)
+	var re *mirror.RegistryError
+	if !errors.As(err, &re) || re.Refusal != mirror.RefusedTagRewrite {
+		t.Errorf("Copy error %v: refusal %v, want %q", err, re, mirror.RefusedTagRewrite)
+	}
+}

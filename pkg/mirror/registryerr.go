@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path"
 	"regexp"
 	"strings"
 
@@ -40,6 +41,10 @@ const (
 	RefusedMediaType Refusal = "media-type"
 	// RefusedUnsupported: UNSUPPORTED, the registry does not implement it.
 	RefusedUnsupported Refusal = "unsupported"
+	// RefusedTagRewrite: a registry that forbids rewriting any tag, such as
+	// Nexus with redeploy disabled, refused the referrers fallback tag,
+	// which is rewritten whenever a subject gains a referrer.
+	RefusedTagRewrite Refusal = "tag-rewrite"
 	// RefusedOther: an answer none of the above explains.
 	RefusedOther Refusal = "other"
 )
@@ -158,6 +163,11 @@ func (s side) classify(what string, r asked, te *transport.Error) *RegistryError
 		e.Refusal = RefusedProjectMissing
 	case has(transport.NameUnknownErrorCode) || (s.role == "destination" && ecrMissing.MatchString(e.Message)):
 		e.Refusal = RefusedRepositoryMissing
+	case fallbackTagWrite(te) && (strings.Contains(msg, "does not allow updating") || te.StatusCode == http.StatusBadRequest):
+		e.Refusal = RefusedTagRewrite
+		if r.tag == "" {
+			r.tag = path.Base(te.Request.URL.Path)
+		}
 	case te.StatusCode == http.StatusPreconditionFailed:
 		e.Refusal = RefusedImmutabilityRule
 	case has(transport.TagInvalidErrorCode) || strings.Contains(msg, "immutable"):
@@ -204,6 +214,8 @@ func (s side) remedy(e *RegistryError, r asked) string {
 			return "check the image name"
 		}
 		return missingRepositoryRemedy(s.host, repo, e.Message)
+	case RefusedTagRewrite:
+		return fmt.Sprintf("the registry has no referrers API, so a subject's referrers are listed in the tag %q, which is rewritten when a referrer is added; allow that tag to be redeployed (Nexus: the repository's deployment policy \"Allow redeploy\")", r.tag)
 	case RefusedImmutableTag:
 		return fmt.Sprintf("the repository's tags are immutable: tag %q exists and cannot be rewritten, even with the same digest (cosign's .sig, .att and .sbom tags included); on ECR set the repository's image tag mutability to MUTABLE, or add an exclusion filter for the tag", r.tag)
 	case RefusedImmutabilityRule:
@@ -256,6 +268,17 @@ func isECR(host string) bool {
 func isArtifactRegistry(host string) bool {
 	h, _, _ := strings.Cut(host, ":")
 	return strings.HasSuffix(h, "-docker.pkg.dev")
+}
+
+// fallbackTagPath is a manifest written under a referrers fallback tag.
+var fallbackTagPath = regexp.MustCompile(`/manifests/sha256-[0-9a-f]{64}$`)
+
+// fallbackTagWrite reports whether te answers the write of a referrers
+// fallback tag (sha256-<hex>), which go-containerregistry makes when it
+// pushes a referrer to a registry without the referrers API.
+func fallbackTagWrite(te *transport.Error) bool {
+	return te.Request != nil && te.Request.Method == http.MethodPut && te.Request.URL != nil &&
+		fallbackTagPath.MatchString(te.Request.URL.Path)
 }
 
 // registryMessage is the registry's own words: its error codes and
