@@ -171,6 +171,7 @@ func (c *Copier) Copy(ctx context.Context, pairs []Pair) (*Report, error) {
 }
 
 func (c *Copier) fail(p Pair, err error) ImageResult {
+	c.explain(err)
 	err = fmt.Errorf("copying %q to %q: %w", p.Source, p.Destination, err)
 	c.emit(Event{Kind: ImageFailed, Source: p.Source, Destination: p.Destination, Err: err})
 	return ImageResult{Source: p.Source, Destination: p.Destination, Status: StatusFailed, Err: err, Error: err.Error()}

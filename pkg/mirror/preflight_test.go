@@ -55,6 +55,14 @@ func TestDestinationPreflight(t *testing.T) {
 			copyErr: []string{"NAME_UNKNOWN: The repository with name 'mirror/app-a' does not exist", `create the ECR repository "mirror/app-a"`},
 		},
 		{
+			// gitlab container-registry#968, #1205: a path outside an
+			// existing project is denied; only the push can tell.
+			name: "GitLab project missing", quirks: []quirk{gitlabProjectsMustExist},
+			st:        &quirkState{projects: map[string]bool{}},
+			checkWarn: []string{"reading repository", "was denied (DENIED: requested access to the resource is denied)", "on GitLab the path must sit under an existing project"},
+			copyErr:   []string{"access denied", "DENIED: requested access to the resource is denied", "on GitLab the path must sit under an existing project"},
+		},
+		{
 			name: "ECR repository exists", quirks: []quirk{ecrRepositoriesMustExist},
 			st: &quirkState{repos: map[string]bool{"mirror/app-a": true}},
 		},
@@ -106,7 +114,7 @@ func TestDestinationPreflight(t *testing.T) {
 			}
 			line := oneImageError(t, rep, err)
 			wantAll(t, "Copy error", line, tc.copyErr...)
-			if n := strings.Count(line, "create the"); n != 1 {
+			if n := strings.Count(line, tc.copyErr[len(tc.copyErr)-1]); n != 1 {
 				t.Errorf("Copy error %q names the remedy %d times, want once", line, n)
 			}
 			if n := sourceBlobGets(srcRec); n != 0 {

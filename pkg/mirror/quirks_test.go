@@ -287,3 +287,18 @@ func nexusNoRedeploy(q *quirkState, w http.ResponseWriter, r *http.Request) bool
 	registryError(w, r, http.StatusBadRequest, "UNKNOWN", "Repository does not allow updating assets: docker-hosted")
 	return true
 }
+
+// gitlabProjectsMustExist: GitLab's registry denies a path that does not
+// sit under an existing project (gitlab container-registry#968, #1205).
+func gitlabProjectsMustExist(q *quirkState, w http.ResponseWriter, r *http.Request) bool {
+	repo, _, _ := repoOf(r.URL.Path)
+	project, _, _ := strings.Cut(repo, "/")
+	q.mu.Lock()
+	exists := repo == "" || q.projects[project]
+	q.mu.Unlock()
+	if exists {
+		return false
+	}
+	registryError(w, r, http.StatusForbidden, "DENIED", "requested access to the resource is denied")
+	return true
+}

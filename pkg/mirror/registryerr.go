@@ -67,6 +67,7 @@ type RegistryError struct {
 	// Remedy says what fixes it; empty when nothing specific is known.
 	Remedy string
 	Err    error
+	repo   string // the repository's full name, to find its pre-flight
 }
 
 func (e *RegistryError) Error() string {
@@ -144,7 +145,7 @@ func (s side) classify(what string, r asked, te *transport.Error) *RegistryError
 		Message: registryMessage(te), Err: te,
 	}
 	if s.repo != (name.Repository{}) {
-		e.Repository = s.repo.RepositoryStr()
+		e.Repository, e.repo = s.repo.RepositoryStr(), s.repo.String()
 	}
 	for _, d := range te.Errors {
 		e.Codes = append(e.Codes, string(d.Code))
