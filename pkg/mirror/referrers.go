@@ -50,7 +50,7 @@ func (c *Copier) referrers(ctx context.Context, s side, d v1.Hash) (list []v1.De
 		if err != nil {
 			return nil, false, s.wrap("listing referrers of "+d.String(), err)
 		}
-		if im, ok := asReferrersIndex(body); ok {
+		if im, ok := asReferrersIndex(body, resp.Header.Get("Content-Type")); ok {
 			return im.Manifests, true, nil
 		}
 	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
@@ -65,12 +65,16 @@ func (c *Copier) referrers(ctx context.Context, s side, d v1.Hash) (list []v1.De
 	return im.Manifests, false, nil
 }
 
-// asReferrersIndex reads body as the referrers API's answer: an OCI image
-// index (schema version 2, its media type said in the body as the
-// distribution spec asks).
-func asReferrersIndex(body []byte) (*v1.IndexManifest, bool) {
+// asReferrersIndex reads body, of contentType, as the referrers API's
+// answer: an OCI image index of schema version 2, its media type said in
+// the body or, where the body leaves it out, in the Content-Type.
+func asReferrersIndex(body []byte, contentType string) (*v1.IndexManifest, bool) {
 	var im v1.IndexManifest
-	if err := json.Unmarshal(body, &im); err != nil || im.SchemaVersion != 2 || im.MediaType != types.OCIImageIndex {
+	if err := json.Unmarshal(body, &im); err != nil || im.SchemaVersion != 2 {
+		return nil, false
+	}
+	mt, _, _ := strings.Cut(contentType, ";")
+	if im.MediaType != types.OCIImageIndex && (im.MediaType != "" || strings.TrimSpace(mt) != string(types.OCIImageIndex)) {
 		return nil, false
 	}
 	return &im, true
