@@ -172,6 +172,7 @@ func (c *Copier) Check(ctx context.Context, pairs []Pair) []Inspection {
 			defer func() { <-sem }()
 			in, err := c.inspect(ctx, p)
 			if err != nil {
+				c.explain(err)
 				out[i].Err = fmt.Errorf("checking %q against %q: %w", p.Source, p.Destination, err)
 				return
 			}

@@ -55,6 +55,13 @@ func TestDestinationPreflight(t *testing.T) {
 			copyErr: []string{"NAME_UNKNOWN: The repository with name 'mirror/app-a' does not exist", `create the ECR repository "mirror/app-a"`},
 		},
 		{
+			// Any registry without credentials: the HEAD's 401 has no body;
+			// the line carries the registry's words from the repository GET.
+			name: "credentials missing", quirks: []quirk{authRequired},
+			checkErr: []string{"authentication failed (checking", "UNAUTHORIZED: authentication required", "log in with"},
+			copyErr:  []string{"authentication failed (checking", "UNAUTHORIZED: authentication required", "log in with"},
+		},
+		{
 			// gitlab container-registry#968, #1205: a path outside an
 			// existing project is denied; only the push can tell.
 			name: "GitLab project missing", quirks: []quirk{gitlabProjectsMustExist},

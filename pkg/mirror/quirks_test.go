@@ -302,3 +302,13 @@ func gitlabProjectsMustExist(q *quirkState, w http.ResponseWriter, r *http.Reque
 	registryError(w, r, http.StatusForbidden, "DENIED", "requested access to the resource is denied")
 	return true
 }
+
+// authRequired answers every repository request 401, as a registry does
+// to a client without credentials.
+func authRequired(_ *quirkState, w http.ResponseWriter, r *http.Request) bool {
+	if repo, _, _ := repoOf(r.URL.Path); repo == "" {
+		return false
+	}
+	registryError(w, r, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
+	return true
+}
