@@ -19,6 +19,9 @@ type inspection struct {
 	want    v1.Hash
 	top     *rawManifest   // set when already fetched (platform subset)
 	have    *v1.Descriptor // nil when the destination does not exist
+	// notice is what the destination pre-flight found that the copy's
+	// push will confirm or not (an ECR repository that does not exist).
+	notice string
 }
 
 // inspect resolves the source digest (the subset's, with WithPlatforms)
@@ -39,8 +42,8 @@ func (c *Copier) inspect(ctx context.Context, p Pair) (*inspection, error) {
 	in := &inspection{
 		j: &job{
 			pair:    p,
-			src:     side{"source", pullRef.Context().RegistryStr()},
-			dst:     side{"destination", dstRef.Context().RegistryStr()},
+			src:     side{"source", pullRef.Context().RegistryStr(), pullRef.Context()},
+			dst:     side{"destination", dstRef.Context().RegistryStr(), dstRef.Context()},
 			srcRepo: pullRef.Context(),
 			dstRepo: dstRef.Context(),
 		},
@@ -109,8 +112,20 @@ func (c *Copier) inspect(ctx context.Context, p Pair) (*inspection, error) {
 	switch {
 	case h.err == nil:
 		in.have = h.desc
-	case !isNotFound(h.err):
+	case !absentOrHidden(h.err):
+		if unauthorized(h.err) {
+			// A HEAD has no body: Harbor's "project … not found" comes
+			// with a 401 too, and the pre-flight's GET shows it.
+			if _, err := c.preflight(ctx, j.dst); err != nil {
+				return nil, err
+			}
+		}
 		return nil, j.dst.wrap("checking "+dstRef.String(), h.err)
+	default:
+		// Not there (or not shown): can the repository take it?
+		if in.notice, err = c.preflight(ctx, j.dst); err != nil {
+			return nil, err
+		}
 	}
 	return in, nil
 }
@@ -125,7 +140,10 @@ type Inspection struct {
 	SourceDigest string `json:"sourceDigest,omitempty"`
 	// DestinationDigest is empty when the destination does not exist.
 	DestinationDigest string `json:"destinationDigest,omitempty"`
-	Err               error  `json:"-"`
+	// Warning is what the destination's pre-flight found that a copy
+	// will confirm or not, such as an ECR repository that does not exist.
+	Warning string `json:"warning,omitempty"`
+	Err     error  `json:"-"`
 }
 
 // Present reports whether the destination already has the digest.
@@ -154,10 +172,12 @@ func (c *Copier) Check(ctx context.Context, pairs []Pair) []Inspection {
 			defer func() { <-sem }()
 			in, err := c.inspect(ctx, p)
 			if err != nil {
+				c.explain(err)
 				out[i].Err = fmt.Errorf("checking %q against %q: %w", p.Source, p.Destination, err)
 				return
 			}
 			out[i].Digest, out[i].SourceDigest = in.res.Digest, in.res.SourceDigest
+			out[i].Warning = in.notice
 			if in.have != nil {
 				out[i].DestinationDigest = in.have.Digest.String()
 			}

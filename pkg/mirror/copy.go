@@ -32,6 +32,9 @@ type Copier struct {
 	tagsMu sync.Mutex
 	tags   map[string]*tagList // source repository
 
+	reposMu sync.Mutex
+	repos   map[string]*repoCheck // destination repository
+
 	bytesStreamed atomic.Int64
 	blobsStreamed atomic.Int64
 }
@@ -88,6 +91,7 @@ func New(opts ...Option) (*Copier, error) {
 		blobSem: make(chan struct{}, o.concurrency),
 		blobs:   map[string]*blobHome{},
 		tags:    map[string]*tagList{},
+		repos:   map[string]*repoCheck{},
 	}, nil
 }
 
@@ -167,6 +171,7 @@ func (c *Copier) Copy(ctx context.Context, pairs []Pair) (*Report, error) {
 }
 
 func (c *Copier) fail(p Pair, err error) ImageResult {
+	c.explain(err)
 	err = fmt.Errorf("copying %q to %q: %w", p.Source, p.Destination, err)
 	c.emit(Event{Kind: ImageFailed, Source: p.Source, Destination: p.Destination, Err: err})
 	return ImageResult{Source: p.Source, Destination: p.Destination, Status: StatusFailed, Err: err, Error: err.Error()}
@@ -224,13 +229,17 @@ func (c *Copier) copyImage(ctx context.Context, p Pair, enterCopy func() error) 
 	if err := c.copyTree(ctx, j, tree, false); err != nil {
 		return c.fail(p, err)
 	}
-	n, err := c.copyArtifacts(ctx, j, &res)
+	putTop := func() error {
+		ref := j.dstRepo.Digest(want.String())
+		return j.dst.wrapPut(ref, *top, c.pusher.Put(ctx, ref, *top))
+	}
+	n, err := c.copyArtifacts(ctx, j, &res, want, putTop)
 	if err != nil {
 		return c.fail(p, err)
 	}
 	res.Attached = n
 	if err := c.pusher.Put(ctx, in.dstRef, *top); err != nil {
-		return c.fail(p, j.dst.wrap("writing "+in.dstRef.String(), err))
+		return c.fail(p, j.dst.wrapPut(in.dstRef, *top, err))
 	}
 	res.Status = StatusCopied
 	c.emit(Event{Kind: ImageCopied, Source: p.Source, Destination: p.Destination, Digest: want.String(), Total: j.total.Load()})

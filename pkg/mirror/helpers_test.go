@@ -276,3 +276,31 @@ func mirrorSet(t *testing.T, src, dst string) ([]seed, []mirror.Pair) {
 	}
 	return seeds, pairs
 }
+
+// addReferrer pushes one more OCI artifact whose subject is the index d
+// of ref's repository.
+func addReferrer(t *testing.T, ref string, d v1.Hash) v1.Hash {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, err := remote.Get(r.Context().Digest(d.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	art, err := random.Image(96, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	art = mutate.MediaType(mutate.ConfigMediaType(art, "application/vnd.example.provenance+json"), types.OCIManifestSchema1)
+	withSubject := mutate.Subject(art, subject.Descriptor).(v1.Image)
+	h, err := withSubject.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r.Context().Digest(h.String()), withSubject); err != nil {
+		t.Fatalf("adding a referrer: %v", err)
+	}
+	return h
+}

@@ -29,9 +29,27 @@ type pullers struct {
 type registryPuller struct {
 	mu sync.Mutex
 	p  *remote.Puller
+	tr http.RoundTripper // authenticated, for requests the puller does not make
 }
 
 func (ps *pullers) get(ctx context.Context, reg name.Registry) (*remote.Puller, error) {
+	rp, err := ps.session(ctx, reg)
+	if err != nil {
+		return nil, err
+	}
+	return rp.p, nil
+}
+
+// transport is the registry's authenticated transport.
+func (ps *pullers) transport(ctx context.Context, reg name.Registry) (http.RoundTripper, error) {
+	rp, err := ps.session(ctx, reg)
+	if err != nil {
+		return nil, err
+	}
+	return rp.tr, nil
+}
+
+func (ps *pullers) session(ctx context.Context, reg name.Registry) (*registryPuller, error) {
 	ps.mu.Lock()
 	rp, ok := ps.reg[reg.String()]
 	if !ok {
@@ -43,7 +61,7 @@ func (ps *pullers) get(ctx context.Context, reg name.Registry) (*remote.Puller, 
 	rp.mu.Lock()
 	defer rp.mu.Unlock()
 	if rp.p != nil {
-		return rp.p, nil
+		return rp, nil
 	}
 	auth, err := authn.Resolve(ctx, ps.keychain, reg)
 	if err != nil {
@@ -58,8 +76,8 @@ func (ps *pullers) get(ctx context.Context, reg name.Registry) (*remote.Puller, 
 	if err != nil {
 		return nil, err
 	}
-	rp.p = p
-	return p, nil
+	rp.p, rp.tr = p, tr
+	return rp, nil
 }
 
 func (ps *pullers) Head(ctx context.Context, ref name.Reference) (*v1.Descriptor, error) {
@@ -92,12 +110,4 @@ func (ps *pullers) List(ctx context.Context, repo name.Repository) ([]string, er
 		return nil, err
 	}
 	return p.List(ctx, repo)
-}
-
-func (ps *pullers) Referrers(ctx context.Context, d name.Digest) (v1.ImageIndex, error) {
-	p, err := ps.get(ctx, d.Context().Registry)
-	if err != nil {
-		return nil, err
-	}
-	return remote.Referrers(d, remote.Reuse(p), remote.WithContext(ctx))
 }

@@ -94,7 +94,7 @@ func (c *Copier) copyTree(ctx context.Context, j *job, n *node, putSelf bool) er
 	}
 	ref := j.dstRepo.Digest(n.digest.String())
 	if err := c.pusher.Put(ctx, ref, n.manifest); err != nil {
-		return j.dst.wrap("writing "+ref.String(), err)
+		return j.dst.wrapPut(ref, n.manifest, err)
 	}
 	j.addCopied(n.digest)
 	return nil

@@ -400,6 +400,9 @@ func setState(it *Item, in mirror.Inspection) {
 		return
 	}
 	it.Digest, it.TargetDigest = in.Digest, in.DestinationDigest
+	if in.Warning != "" {
+		it.Warning = strings.TrimPrefix(it.Warning+"; "+in.Warning, "; ")
+	}
 	switch {
 	case in.DestinationDigest == "":
 		if it.State != Unmapped {
