@@ -58,7 +58,7 @@ func TestRegistryRefusesWrite(t *testing.T) {
 			name: "ECR repository missing", quirks: []quirk{ecrRepositoriesMustExist},
 			want: []string{
 				"NAME_UNKNOWN: The repository with name 'mirror/app-a' does not exist in the registry with id '123456789012'",
-				`create the ECR repository "mirror/app-a" (CreateRepository, which needs the permission ecr:CreateRepository)`,
+				`create the ECR repository "mirror/app-a" (pass --create-repositories, which needs the permission ecr:CreateRepository)`,
 				"repository creation template with CREATE_ON_PUSH",
 			},
 			refusal: mirror.RefusedRepositoryMissing,

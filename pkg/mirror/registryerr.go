@@ -237,7 +237,7 @@ func missingRepositoryRemedy(host, repo, message string) string {
 	project, rest, _ := strings.Cut(repo, "/")
 	switch {
 	case isECR(host) || ecrMissing.MatchString(message):
-		return fmt.Sprintf("create the ECR repository %q (CreateRepository, which needs the permission ecr:CreateRepository), or add a repository creation template with CREATE_ON_PUSH for the prefix %q", repo, project)
+		return fmt.Sprintf("create the ECR repository %q (pass %s, which needs the permission ecr:CreateRepository), or add a repository creation template with CREATE_ON_PUSH for the prefix %q", repo, setting.CreateRepositories, project)
 	case isArtifactRegistry(host):
 		// LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE
 		location := strings.TrimSuffix(host, "-docker.pkg.dev")

@@ -47,6 +47,10 @@ type Apply struct {
 	BeforePrune func(remove []StaleEntry)
 	// DryRun verifies but copies and writes nothing.
 	DryRun bool
+	// Repositories, when set, creates the destination repositories of the
+	// images to copy before the copy, for registries that refuse a push
+	// into one that does not exist (ECR).
+	Repositories RepositoryCreator
 	// Release decides the map's release: block from the current one; nil
 	// leaves it as it is.
 	Release func(current *imagemap.Release) *imagemap.Release
@@ -66,6 +70,17 @@ type Outcome struct {
 	MapDiff    string `json:"mapDiff,omitempty"`
 	MapWritten bool   `json:"mapWritten"`
 	DryRun     bool   `json:"dryRun,omitempty"`
+	// CreatedRepositories are the destination repositories created
+	// (HOST/PATH).
+	CreatedRepositories []string `json:"createdRepositories,omitempty"`
+}
+
+// RepositoryCreator creates destination repositories.
+type RepositoryCreator interface {
+	// Create makes sure each repository (HOST/PATH) of its registry
+	// exists, leaving the others alone, and returns the ones it created
+	// and, by repository, the ones it could not check or create.
+	Create(ctx context.Context, repos []string) (created []string, failed map[string]error)
 }
 
 // Run applies p, updating its items' states, and returns what it did. An
@@ -109,6 +124,9 @@ func (a Apply) Run(ctx context.Context, p *Plan) (*Outcome, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return out, err
+	}
+	if !a.DryRun && a.Repositories != nil {
+		out.CreatedRepositories = a.createRepositories(ctx, work)
 	}
 	if !a.DryRun {
 		out.Copied = a.copy(ctx, work)
@@ -194,6 +212,45 @@ func (a Apply) copy(ctx context.Context, work []*Item) int {
 		}
 	}
 	return copied
+}
+
+// createRepositories creates the destination repositories of the images
+// to copy. An image whose repository could not be created is an error
+// with the cause, and is not copied; one whose repository now exists
+// loses the pre-flight's warning that it did not.
+func (a Apply) createRepositories(ctx context.Context, work []*Item) []string {
+	byRepo := map[string][]*Item{}
+	var repos []string
+	for _, it := range work {
+		if !it.NeedsCopy(a.Overwrite) {
+			continue
+		}
+		ref, err := imagemap.ParseReference(it.Destination())
+		if err != nil {
+			continue
+		}
+		repo := ref.Repository
+		if _, ok := byRepo[repo]; !ok {
+			repos = append(repos, repo)
+		}
+		byRepo[repo] = append(byRepo[repo], it)
+	}
+	if len(repos) == 0 {
+		return nil
+	}
+	created, failed := a.Repositories.Create(ctx, repos)
+	for _, repo := range repos {
+		for _, it := range byRepo[repo] {
+			if err, ok := failed[repo]; ok {
+				it.State, it.Error = Error, err.Error()
+				continue
+			}
+			if slices.Contains(created, repo) {
+				it.Warning = ""
+			}
+		}
+	}
+	return created
 }
 
 // mappable reports whether an unmapped item may now be added to the map:

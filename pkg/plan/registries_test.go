@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -164,5 +167,139 @@ func TestDestinationCannotTake(t *testing.T) {
 				t.Errorf("the map is now\n%s\nwant it unchanged", got)
 			}
 		})
+	}
+}
+
+// fakeCreator creates repositories in a registry that refuses a push into
+// one that does not exist, as ECR does; deny names repositories it may not
+// create.
+type fakeCreator struct {
+	mu      sync.Mutex
+	exists  map[string]bool // HOST/PATH
+	deny    map[string]bool
+	asked   [][]string
+	created []string
+}
+
+func (f *fakeCreator) Create(_ context.Context, repos []string) ([]string, map[string]error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.asked = append(f.asked, repos)
+	var created []string
+	failed := map[string]error{}
+	for _, r := range repos {
+		switch {
+		case f.deny[r]:
+			failed[r] = fmt.Errorf("creating ECR repository %q: AccessDeniedException: not authorized to perform: ecr:CreateRepository", r)
+		case !f.exists[r]:
+			f.exists[r] = true
+			created = append(created, r)
+		}
+	}
+	f.created = append(f.created, created...)
+	return created, failed
+}
+
+func (f *fakeCreator) has(repo string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.exists[repo]
+}
+
+// TestCreateRepositories: with a repository creator, sync creates the
+// missing destination repositories (each once) before the copy, and the
+// images land and are mapped; a repository that cannot be created is an
+// error row with the creator's words, its image is not pulled and the map
+// gains no entry for it.
+func TestCreateRepositories(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	creator := &fakeCreator{exists: map[string]bool{}, deny: map[string]bool{}}
+	var dst string
+	// aws/containers-roadmap#853: ECR answers NAME_UNKNOWN for a
+	// repository that does not exist.
+	dst, _ = serve(t, func(w http.ResponseWriter, r *http.Request) bool {
+		var repo string
+		ok := false
+		for _, sep := range []string{"/manifests/", "/blobs/", "/tags/"} {
+			if repo, _, ok = strings.Cut(strings.TrimPrefix(r.URL.Path, "/v2/"), sep); ok {
+				break
+			}
+		}
+		if !ok || creator.has(dst+"/"+repo) {
+			return false
+		}
+		refuseWith(w, http.StatusNotFound, "NAME_UNKNOWN", "The repository with name '"+repo+"' does not exist in the registry with id '123456789012'")
+		return true
+	})
+	src, srcBlobs := serve(t, nil)
+	var items []inventory.Item
+	for _, app := range []string{"a", "b", "denied"} {
+		img, err := random.Image(1024, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tag := range []string{"1.0", "2.0"} {
+			ref, _ := name.ParseReference(src + "/atlanhq/app-" + app + ":" + tag)
+			if err := remote.Write(ref, img); err != nil {
+				t.Fatal(err)
+			}
+			items = append(items, inventory.Item{Image: ref.String(), Why: []string{"file:images.txt"}})
+		}
+	}
+	creator.deny[dst+"/atlan/app-denied"] = true
+	path := filepath.Join(t.TempDir(), "image-map.yaml")
+	if err := os.WriteFile(path, []byte("images: {}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	obj := store.File(path)
+	t.Cleanup(func() { _ = obj.Close() })
+	m, err := store.LoadMap(ctx, obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := mirror.New(mirror.WithKeychain(authn.NewMultiKeychain()), mirror.WithRetry(2, 10*time.Millisecond, 50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Build(ctx, items, m, WithTarget(dst+"/atlan"), WithRegistry(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range p.Images {
+		if !strings.Contains(it.Warning, "create the ECR repository") {
+			t.Errorf("plan row %s warns %q, want the pre-flight's missing repository", it.Source, it.Warning)
+		}
+	}
+	srcBlobs.Store(0)
+	out, err := (Apply{Copier: c, Map: obj, Repositories: creator}).Run(ctx, p)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if len(creator.asked) != 1 || len(creator.asked[0]) != 3 {
+		t.Errorf("the creator was asked %q, want the three repositories once", creator.asked)
+	}
+	want := []string{dst + "/atlan/app-a", dst + "/atlan/app-b"}
+	if !slices.Equal(out.CreatedRepositories, want) {
+		t.Errorf("created %q, want %q", out.CreatedRepositories, want)
+	}
+	for _, it := range p.Images {
+		denied := strings.Contains(it.Source, "app-denied")
+		switch {
+		case denied && (it.State != Error || !strings.Contains(it.Error, "AccessDeniedException") || strings.Contains(it.Error, "\n")):
+			t.Errorf("%s: %s %q, want one error line with the creator's words", it.Source, it.State, it.Error)
+		case !denied && (it.State != OK || it.TargetDigest != it.Digest || it.Warning != ""):
+			t.Errorf("%s: %s, target digest %s, warning %q; want copied and mapped, without the pre-flight's warning", it.Source, it.State, it.TargetDigest, it.Warning)
+		}
+	}
+	if len(out.Added) != 2 || out.Copied != 4 {
+		t.Errorf("added %q, copied %d; want the two created repositories mapped and four images copied", out.Added, out.Copied)
+	}
+	if got := string(readBack(t, obj)); strings.Contains(got, "app-denied") {
+		t.Errorf("the map holds the image whose repository could not be created:\n%s", got)
+	}
+	// Two images of two repositories pulled; nothing of app-denied's.
+	if n := srcBlobs.Load(); n == 0 {
+		t.Error("the source answered no blob reads, want the copied images'")
 	}
 }

@@ -27,6 +27,9 @@ type Apply struct {
 	Block sdr.BlockMode
 	// Progress is told of every copy event.
 	Progress func(mirror.Event)
+	// Repositories, when set, creates the destination repositories of
+	// the images to copy first (see plan.Apply).
+	Repositories plan.RepositoryCreator
 }
 
 // Gate builds the signature gate when the plan has an image to verify; a
@@ -74,7 +77,7 @@ func (r *Run) Apply(ctx context.Context, a Apply) (*plan.Outcome, error) {
 	}
 	pa := plan.Apply{Gate: a.Gate, Copier: r.copier, Map: r.cfg.Map, Overwrite: r.cfg.Overwrite, Prune: a.Prune,
 		DryRun: a.DryRun, Concurrency: r.cfg.Concurrency, ConfirmPrune: a.ConfirmPrune, PruneMax: a.PruneMax,
-		BeforePrune: a.BeforePrune}
+		BeforePrune: a.BeforePrune, Repositories: a.Repositories}
 	if r.cfg.Map != nil {
 		pa.Lock = r.cfg.Map.Sibling(imagemap.LockKey(r.cfg.MapKey))
 		pa.Release = r.blockDecider(a.Block)

@@ -29,6 +29,7 @@ type SyncOptions struct {
 	// ending in %.
 	PruneMax     string
 	ConfirmPrune bool
+	Repos        RepoFlags
 
 	block    sdr.BlockMode
 	pruneMax pruneMax
@@ -83,12 +84,16 @@ as the real run would.`,
 	cmd.Flags().BoolVar(&o.Prune, "prune", false, "remove stale map entries, which no needed image uses (refused when no image is needed at all)")
 	cmd.Flags().StringVar(&o.PruneMax, "prune-max", fmt.Sprintf("%d%%", plan.DefaultPrunePercent), "the most entries --prune removes without --confirm-prune: a count, or a share of the map's entries (rounded up)")
 	cmd.Flags().BoolVar(&o.ConfirmPrune, "confirm-prune", false, "let --prune remove more entries than --prune-max, after checking the stale list")
+	o.Repos.AddFlags(cmd.Flags())
 	return cmd
 }
 
 // Validate checks the flags, and parses --release-block and --prune-max.
 func (o *SyncOptions) Validate() error {
 	if err := o.Options.Validate(); err != nil {
+		return err
+	}
+	if err := o.Repos.Validate(); err != nil {
 		return err
 	}
 	var err error
@@ -126,6 +131,9 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	progress := ui.NewProgress(o.f.IO.ErrOut, es, ui.IsTerminal(o.f.IO.ErrOut), run.Copies())
 	apply := syncer.Apply{Gate: g, Prune: o.Prune, DryRun: o.DryRun, ConfirmPrune: o.ConfirmPrune, Block: o.block,
 		Progress: func(e mirror.Event) { factory.RenderProgress(progress, e) }}
+	if apply.Repositories, err = o.Repos.Creator(ctx, o.f, p.Target); err != nil {
+		return err
+	}
 	if o.Prune && p.Map != nil {
 		apply.PruneMax = o.pruneMax.limit(p.Map.Entries)
 	}
@@ -265,6 +273,9 @@ func syncLine(w io.Writer, s *ui.Styles, out *plan.Outcome, hasMap bool) error {
 		verb = "would write"
 	}
 	line := fmt.Sprintf("sync: %d verified, %d copied", out.Verified, out.Copied)
+	if n := len(out.CreatedRepositories); n > 0 {
+		line += ", " + count(n, "repository created", "repositories created")
+	}
 	if hasMap {
 		switch {
 		case len(out.Added)+len(out.Removed) == 0 && out.MapDiff == "":

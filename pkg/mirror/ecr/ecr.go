@@ -187,3 +187,26 @@ func (c *Creator) wrap(doing, repo, action string, err error) error {
 	}
 	return fmt.Errorf("%s ECR repository %q in %s (needs %s): %s", doing, repo, c.reg.Host, action, msg)
 }
+
+// Create makes sure each repository of this registry exists (HOST/PATH;
+// repositories of other registries are left alone), and returns those it
+// created and, by repository, those it could not check or create: the
+// plan's RepositoryCreator.
+func (c *Creator) Create(ctx context.Context, repos []string) ([]string, map[string]error) {
+	var created []string
+	failed := map[string]error{}
+	for _, repo := range repos {
+		path, ok := strings.CutPrefix(repo, c.reg.Host+"/")
+		if !ok {
+			continue
+		}
+		made, err := c.ensure(ctx, path)
+		switch {
+		case err != nil:
+			failed[repo] = err
+		case made:
+			created = append(created, repo)
+		}
+	}
+	return created, failed
+}

@@ -199,3 +199,20 @@ func TestSettingsCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestCreate: as the plan's repository creator, it creates only the
+// repositories of its own registry, named HOST/PATH, and reports each one
+// it could not create by that name.
+func TestCreate(t *testing.T) {
+	f := &fakeECR{repos: map[string]map[string]any{"atlan/have": {}}}
+	c := newCreator(t, f, Settings{})
+	created, failed := c.Create(context.Background(), []string{host + "/atlan/have", host + "/atlan/new", "registry.example.com/atlan/other"})
+	if !slices.Equal(created, []string{host + "/atlan/new"}) || len(failed) != 0 || !slices.Equal(f.created, []string{"atlan/new"}) {
+		t.Errorf("Create = %q, %v (server created %q); want %s/atlan/new only", created, failed, f.created, host)
+	}
+	f.deny = map[string]bool{"CreateRepository": true}
+	created, failed = c.Create(context.Background(), []string{host + "/atlan/denied"})
+	if len(created) != 0 || failed[host+"/atlan/denied"] == nil || !strings.Contains(failed[host+"/atlan/denied"].Error(), "ecr:CreateRepository") {
+		t.Errorf("Create = %q, %v; want %s/atlan/denied failed naming ecr:CreateRepository", created, failed, host)
+	}
+}
