@@ -46,6 +46,9 @@ type Input struct {
 	Stdin      io.Reader
 	// Version is this tool's, for its own image (the self source).
 	Version string
+	// OnSnapshot, when set, is given the latest-releases response as it
+	// was read, and when, so that an export can carry it across a gap.
+	OnSnapshot func(body []byte, fetched time.Time)
 }
 
 // Found is what a source returns.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
@@ -32,7 +33,14 @@ func (ReleasesOrigin) Needs(ctx context.Context, in Input) (Found, error) {
 	if err != nil {
 		return Found{}, err
 	}
-	rs, skipped, err := c.Fetch(ctx)
+	body, err := c.get(ctx)
+	if err != nil {
+		return Found{}, err
+	}
+	if in.OnSnapshot != nil {
+		in.OnSnapshot(body, time.Now())
+	}
+	rs, skipped, err := ParseReleases(body, c.allowed)
 	if err != nil {
 		return Found{}, err
 	}

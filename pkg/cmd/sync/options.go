@@ -50,6 +50,9 @@ type Options struct {
 	KeepPath       bool
 	Concurrency    int
 	Why            bool
+	// ToBundle is sync --to-bundle: the directory a bundle is written to
+	// instead of pushing and mapping.
+	ToBundle string
 
 	// Filled by Complete.
 	inst     *sdr.Installation
@@ -83,6 +86,9 @@ func (o *Options) addFlags(fs *pflag.FlagSet) {
 // reconcile wants to the cluster's images; it does not replace the
 // cluster's settings.
 func (o *Options) usesCluster() bool {
+	if o.ToBundle != "" {
+		return false
+	}
 	if slices.Contains(o.From, fromHelm) {
 		return true
 	}
@@ -145,11 +151,16 @@ func (o *Options) Complete(ctx context.Context) error {
 			return errors.New("no images to look at: pass --images-file, --atlan-url (or ATLAN_URL), or run against the SDR's cluster")
 		}
 	}
-	if err := o.readSettings(ctx); err != nil {
-		return err
-	}
-	if err := o.openMap(ctx); err != nil {
-		return err
+	if o.ToBundle != "" {
+		// An export has no SDR, map or target: the inside decides those.
+		o.settings = &sdr.Settings{}
+	} else {
+		if err := o.readSettings(ctx); err != nil {
+			return err
+		}
+		if err := o.openMap(ctx); err != nil {
+			return err
+		}
 	}
 	c := &o.Config
 	c.Log = o.f.Logger()

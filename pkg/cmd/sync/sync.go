@@ -64,19 +64,31 @@ as the real run would.`,
 
   # No cluster at all
   NAME sync --from file --images-file images.txt --bucket file:///srv/sdr \
-      --image-map-path sdr/image-map.yaml --target registry.example.com/atlan`, "NAME", f.Name),
+      --image-map-path sdr/image-map.yaml --target registry.example.com/atlan
+
+  # Across an air gap: export on a connected host (a rerun resumes)
+  NAME sync --to-bundle /media/sdr-bundle --atlan-url https://acme.atlan.com --images-file images.txt`, "NAME", f.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			if o.ToBundle != "" {
+				if err := o.validateToBundle(cmd.Flags()); err != nil {
+					return err
+				}
+			}
 			if runF != nil {
 				return runF(o)
+			}
+			if o.ToBundle != "" {
+				return o.runExport(cmd.Context())
 			}
 			return o.Run(cmd.Context())
 		},
 	}
 	o.addFlags(cmd.Flags())
+	cmd.Flags().StringVar(&o.ToBundle, "to-bundle", "", "write the verified images, their signatures and referrers to a bundle in this directory instead of pushing and mapping (the connected side of an air gap; see verify --bundle)")
 	o.Block.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "verify and show the map change, copy and write nothing")
 	cmd.Flags().BoolVar(&o.Overwrite, "overwrite", false, "copy over drift: a destination that holds another digest")
