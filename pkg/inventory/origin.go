@@ -49,6 +49,8 @@ type Input struct {
 	// OnSnapshot, when set, is given the latest-releases response as it
 	// was read, and when, so that an export can carry it across a gap.
 	OnSnapshot func(body []byte, fetched time.Time)
+	// Bundle is the needed set of an imported bundle; nil without one.
+	Bundle *BundleNeeds
 }
 
 // Found is what a source returns.
@@ -64,6 +66,7 @@ var Origins = []Origin{
 	HelmOrigin{},
 	ReleasesOrigin{},
 	FileOrigin{},
+	BundleOrigin{},
 	SelfOrigin{},
 }
 

@@ -5,14 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
 func TestOrigins(t *testing.T) {
-	if got, want := Names(), []string{"helm", "latest-releases", "file", "self"}; !reflect.DeepEqual(got, want) {
+	if got, want := Names(), []string{"helm", "latest-releases", "file", "bundle", "self"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Names() = %q, want %q", got, want)
 	}
-	want := "helm when the SDR is read from a cluster, latest-releases when --atlan-url is set, file when --images-file is set"
+	want := "helm when the SDR is read from a cluster, latest-releases when --atlan-url is set, file when --images-file is set, bundle when --from-bundle is set"
 	if got := DefaultsHelp(); got != want {
 		t.Errorf("DefaultsHelp() = %q, want %q", got, want)
 	}
@@ -23,6 +24,7 @@ func TestOrigins(t *testing.T) {
 		{Input{}, nil},
 		{Input{UsesCluster: true}, []string{"helm"}},
 		{Input{AtlanURL: "https://acme.atlan.com", ImagesFile: "-"}, []string{"latest-releases", "file"}},
+		{Input{UsesCluster: true, Bundle: &BundleNeeds{}}, []string{"helm", "bundle"}},
 	} {
 		if got := Defaults(tc.in); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("Defaults(%+v) = %q, want %q", tc.in, got, tc.want)
@@ -30,6 +32,21 @@ func TestOrigins(t *testing.T) {
 	}
 	if _, ok := Lookup("nope"); ok {
 		t.Errorf("Lookup(%q) found an origin", "nope")
+	}
+}
+
+func TestBundleOrigin(t *testing.T) {
+	in := Input{Bundle: &BundleNeeds{Dir: "/media/b", Items: []Item{{Image: "atlanhq/a:1", Why: []string{"latest-releases:a@1"}}, {Image: "atlanhq/b:2"}}}}
+	got, err := BundleOrigin{}.Needs(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Item{{Image: "atlanhq/a:1", Why: []string{"latest-releases:a@1"}}, {Image: "atlanhq/b:2", Why: []string{"bundle:/media/b"}}}
+	if !reflect.DeepEqual(got.Items, want) {
+		t.Errorf("BundleOrigin.Needs() = %+v, want %+v", got.Items, want)
+	}
+	if _, err := (BundleOrigin{}).Needs(context.Background(), Input{}); err == nil || !strings.Contains(err.Error(), "--from-bundle DIR") {
+		t.Errorf("BundleOrigin.Needs() without a bundle: %v, want the flag named", err)
 	}
 }
 

@@ -27,6 +27,7 @@ const (
 	Config               Name = "config"
 	DeploymentName       Name = "deployment-name"
 	From                 Name = "from"
+	FromBundle           Name = "from-bundle"
 	HelmDriver           Name = "helm-driver"
 	ImageMapPath         Name = "image-map-path"
 	ImagesFile           Name = "images-file"

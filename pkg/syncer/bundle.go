@@ -8,8 +8,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/bundle"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror/verify"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/plan"
 )
 
 // BundleSource is a bundle, checked against its SHA256SUMS, whose images
@@ -52,6 +54,50 @@ func (s *BundleSource) TrustedRoot(given string) (path string, own bool) {
 		return p, true
 	}
 	return "", false
+}
+
+// NotInBundle is the reason of a needed image an imported bundle lacks.
+const NotInBundle = "not in the bundle"
+
+// markNotInBundle makes every needed image the bundle does not hold
+// missing, with the reason: nothing can be copied for it.
+func (r *Run) markNotInBundle() {
+	if r.cfg.Bundle == nil {
+		return
+	}
+	for i := range r.Plan.Images {
+		it := &r.Plan.Images[i]
+		if it.State == plan.Skipped {
+			continue
+		}
+		if _, ok := r.cfg.Bundle.Lookup(it.Source); ok {
+			continue
+		}
+		it.State, it.Reason, it.Error, it.Digest = plan.Missing, NotInBundle, "", ""
+	}
+	r.Plan.Recount()
+}
+
+// NotInBundle counts the needed images the imported bundle lacks.
+func (r *Run) NotInBundle() int {
+	n := 0
+	for _, it := range r.Plan.Images {
+		if notInBundle(it) {
+			n++
+		}
+	}
+	return n
+}
+
+func notInBundle(it plan.Item) bool { return it.State == plan.Missing && it.Reason == NotInBundle }
+
+// Needs is the bundle's needed set, for the bundle origin.
+func (s *BundleSource) Needs() *inventory.BundleNeeds {
+	out := &inventory.BundleNeeds{Dir: s.Dir()}
+	for _, n := range s.Needed() {
+		out.Items = append(out.Items, inventory.Item{Image: n.Image, Why: n.Why})
+	}
+	return out
 }
 
 // Verdict is one bundle image's signature, checked again from the

@@ -50,6 +50,10 @@ type Config struct {
 	Overwrite bool
 	// Offline plans without consulting the registries.
 	Offline bool
+	// Bundle, when set, is read in place of the source registries:
+	// Registry must hold its Registry option. Needed images it does not
+	// hold are missing, "not in the bundle", and never worked on.
+	Bundle *BundleSource
 
 	// Log receives debug logs; nil discards them.
 	Log *slog.Logger
@@ -124,6 +128,7 @@ func Plan(ctx context.Context, cfg Config) (*Run, error) {
 	if r.Plan, err = r.build(ctx, items); err != nil {
 		return nil, err
 	}
+	r.markNotInBundle()
 	return r, nil
 }
 

@@ -67,7 +67,10 @@ as the real run would.`,
       --image-map-path sdr/image-map.yaml --target registry.example.com/atlan
 
   # Across an air gap: export on a connected host (a rerun resumes)
-  NAME sync --to-bundle /media/sdr-bundle --atlan-url https://acme.atlan.com --images-file images.txt`, "NAME", f.Name),
+  NAME sync --to-bundle /media/sdr-bundle --atlan-url https://acme.atlan.com --images-file images.txt
+
+  # ... and import inside, checking every file and signature before any push
+  NAME sync -n atlan --from-bundle /media/sdr-bundle --trusted-root trusted_root.json`, "NAME", f.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
@@ -130,7 +133,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	}
 	p := run.Plan
 	o.Verify.WarnIfDisabled(o.f)
-	g, err := run.Gate(ctx, o.Verify.Enabled, o.Verify.Options()...)
+	g, err := run.Gate(ctx, o.Verify.Enabled, o.gateOptions()...)
 	if err != nil {
 		return err
 	}
@@ -177,6 +180,9 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	}
 	if applyErr != nil {
 		return o.pruneError(run, applyErr)
+	}
+	if n := run.NotInBundle(); n > 0 {
+		return o.notInBundleError(n)
 	}
 	if o.DryRun {
 		// Exit as the real run would: what sync would copy and map counts
