@@ -14,6 +14,9 @@ type BundleNeeds struct {
 	// Dir is where the bundle is, for messages.
 	Dir   string
 	Items []Item
+	// Releases is the latest-releases response the connected side read,
+	// if any: the latest-releases origin reads it instead of the endpoint.
+	Releases []byte
 }
 
 // BundleOrigin is the needed set of a bundle, read in place of the

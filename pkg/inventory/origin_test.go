@@ -25,6 +25,8 @@ func TestOrigins(t *testing.T) {
 		{Input{UsesCluster: true}, []string{"helm"}},
 		{Input{AtlanURL: "https://acme.atlan.com", ImagesFile: "-"}, []string{"latest-releases", "file"}},
 		{Input{UsesCluster: true, Bundle: &BundleNeeds{}}, []string{"helm", "bundle"}},
+		// A bundle stands in for the endpoint the inside cannot reach.
+		{Input{AtlanURL: "https://acme.atlan.com", Bundle: &BundleNeeds{}}, []string{"bundle"}},
 	} {
 		if got := Defaults(tc.in); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("Defaults(%+v) = %q, want %q", tc.in, got, tc.want)
@@ -47,6 +49,19 @@ func TestBundleOrigin(t *testing.T) {
 	}
 	if _, err := (BundleOrigin{}).Needs(context.Background(), Input{}); err == nil || !strings.Contains(err.Error(), "--from-bundle DIR") {
 		t.Errorf("BundleOrigin.Needs() without a bundle: %v, want the flag named", err)
+	}
+}
+
+func TestReleasesOriginReadsTheBundleSnapshot(t *testing.T) {
+	body := []byte(`{"releases":[{"app_id":"1","app_name":"a","version":"1","version_id":"v1","image":"docker.io/atlanhq/a:1"}]}`)
+	// No tenant URL: nothing is fetched.
+	got, err := ReleasesOrigin{}.Needs(context.Background(), Input{Bundle: &BundleNeeds{Releases: body}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Item{{Image: "docker.io/atlanhq/a:1", Why: []string{"latest-releases:a@1"}}}
+	if !reflect.DeepEqual(got.Items, want) {
+		t.Errorf("ReleasesOrigin.Needs(snapshot) = %+v, want %+v", got.Items, want)
 	}
 }
 

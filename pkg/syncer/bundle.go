@@ -94,6 +94,9 @@ func notInBundle(it plan.Item) bool { return it.State == plan.Missing && it.Reas
 // Needs is the bundle's needed set, for the bundle origin.
 func (s *BundleSource) Needs() *inventory.BundleNeeds {
 	out := &inventory.BundleNeeds{Dir: s.Dir()}
+	if r := s.Releases(); r != nil {
+		out.Releases = r.Response
+	}
 	for _, n := range s.Needed() {
 		out.Items = append(out.Items, inventory.Item{Image: n.Image, Why: n.Why})
 	}
