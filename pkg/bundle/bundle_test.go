@@ -399,6 +399,18 @@ func TestNoSpace(t *testing.T) {
 	}
 }
 
+func TestWriteRefusesAnotherDirectory(t *testing.T) {
+	dir := t.TempDir()
+	writeTest(t, filepath.Join(dir, "notes.txt"), []byte("mine"))
+	_, err := Write(context.Background(), dir, Contents{})
+	if err == nil || !strings.Contains(err.Error(), `holds "notes.txt", so it is not a bundle`) {
+		t.Fatalf("Write into a directory of other files: %v, want a refusal naming the file", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "blobs")); !os.IsNotExist(err) {
+		t.Errorf("Write created blobs/ in a directory it refused: %v", err)
+	}
+}
+
 // An image nobody signed, placed in a bundle as an export would place it,
 // is refused by the gate reading the bundle.
 func TestUnsignedImageRefused(t *testing.T) {

@@ -70,6 +70,9 @@ func Write(ctx context.Context, dir string, c Contents, opts ...Option) (*Stats,
 	if err != nil {
 		return nil, err
 	}
+	if err := checkTarget(dir); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(filepath.Join(dir, filepath.FromSlash(BlobsDir)), 0o750); err != nil {
 		return nil, fmt.Errorf("creating bundle %q: %w", dir, err)
 	}
@@ -152,6 +155,26 @@ func Write(ctx context.Context, dir string, c Contents, opts ...Option) (*Stats,
 		return nil, err
 	}
 	return st, w.writeSums()
+}
+
+// checkTarget refuses to write into a directory that holds something
+// other than a bundle: a mistyped path must not mix a bundle into, or
+// remove blobs from, a directory of other files.
+func checkTarget(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) || len(entries) == 0 {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("bundle %q: %w", dir, err)
+	}
+	known := map[string]bool{LayoutFile: true, IndexFile: true, "blobs": true, MetaDir: true, SumsFile: true}
+	for _, e := range entries {
+		if !known[e.Name()] && !strings.HasSuffix(e.Name(), partialSuffix) {
+			return fmt.Errorf("bundle %q: the directory holds %q, so it is not a bundle: write to a new or empty directory", dir, e.Name())
+		}
+	}
+	return nil
 }
 
 // manifestBlob is a manifest read, kept as its exact bytes.
