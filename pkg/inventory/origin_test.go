@@ -65,6 +65,30 @@ func TestReleasesOriginReadsTheBundleSnapshot(t *testing.T) {
 	}
 }
 
+func TestFileOriginReadsAnInventory(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "inventory.json")
+	inv := `
+[{"image":"atlanhq/a:1","why":["helm:atlan/a:Deployment/a"]},
+ {"image":"reg.example.com/atlan/b:2","why":["helm:atlan/b:Deployment/b"],"mappedFrom":"atlanhq/b:2"}]`
+	if err := os.WriteFile(p, []byte(inv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := FileOrigin{}.Needs(context.Background(), Input{ImagesFile: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Item{{Image: "atlanhq/a:1", Why: []string{"helm:atlan/a:Deployment/a"}}, {Image: "atlanhq/b:2", Why: []string{"helm:atlan/b:Deployment/b"}}}
+	if !reflect.DeepEqual(got.Items, want) {
+		t.Errorf("FileOrigin.Needs(images -o json) = %+v, want %+v", got.Items, want)
+	}
+	if err := os.WriteFile(p, []byte(`[{"image":"Atlan/X:1"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (FileOrigin{}).Needs(context.Background(), Input{ImagesFile: p}); err == nil || !strings.Contains(err.Error(), "entry 0") {
+		t.Errorf("FileOrigin.Needs of a bad inventory: %v, want the entry named", err)
+	}
+}
+
 func TestFileOrigin(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "images.txt")
 	if err := os.WriteFile(p, []byte("# needed\natlanhq/a:1\n\natlanhq/b:2 # why not\natlanhq/a:1\n"), 0o600); err != nil {

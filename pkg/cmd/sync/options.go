@@ -74,7 +74,7 @@ func (o *Options) addFlags(fs *pflag.FlagSet) {
 	o.Registry.AddFlags(fs)
 	o.Verify.AddFlags(fs)
 	fs.StringSliceVar(&o.From, "from", nil, "where the needed images come from: "+strings.Join(inventory.Names(), ", ")+" (default: "+inventory.DefaultsHelp()+")")
-	fs.StringVar(&o.ImagesFile, "images-file", "", "images to mirror, one reference per line, '#' comments; - reads standard input")
+	fs.StringVar(&o.ImagesFile, "images-file", "", "images to mirror, one reference per line, '#' comments, or the JSON list images -o json prints (an inventory taken elsewhere, whys kept); - reads standard input")
 	fs.StringVar(&o.AtlanURL, "atlan-url", "", "your Atlan tenant, https://<tenant>.atlan.com, for the latest-releases the next reconcile wants (token: ATLAN_API_TOKEN; default: ATLAN_URL)")
 	fs.DurationVar(&o.AtlanTimeout, "atlan-timeout", 30*time.Second, "time limit for each latest-releases request")
 	fs.StringSliceVar(&o.AllowedSources, "allowed-source", inventory.DefaultAllowedSources, "registry/path prefixes images may be mirrored from; others are reported and skipped")
