@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -417,7 +418,7 @@ func (w *writer) writeMeta(c Contents, st *Stats) error {
 	files := map[string]any{
 		LayoutFile: map[string]string{"imageLayoutVersion": "1.0.0"},
 		IndexFile:  v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: w.index},
-		ManifestFile: Manifest{FormatVersion: FormatVersion, ID: st.ID, Parent: c.Parent, Created: w.o.now().UTC(),
+		ManifestFile: Manifest{FormatVersion: FormatVersion, ID: st.ID, Parent: c.Parent, Created: w.o.now().UTC().Truncate(time.Second),
 			ToolVersion: c.ToolVersion, Images: nonNil(c.Images)},
 		NeededFile: nonNil(c.Needed),
 	}
