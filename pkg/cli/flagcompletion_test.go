@@ -43,7 +43,7 @@ func TestFlagCompletion(t *testing.T) {
 		{"releases", []string{"sync", "-n", "atlan", "--release", ""}, []string{"atlan-sdr-acme", "teradata"}},
 		{"releases in storage namespace", []string{"diff", "-n", "atlan", "--storage-namespace", "flux-system", "--release", ""}, []string{"atlan-sdr-eu"}},
 		{"configmap releases", []string{"cronjob", "-n", "atlan", "--helm-driver", "configmap", "--release", ""}, []string{"mysql"}},
-		{"from", []string{"diff", "--from", ""}, []string{"helm", "latest-releases", "file", "self"}},
+		{"from", []string{"diff", "--from", ""}, []string{"helm", "latest-releases", "file", "bundle", "self"}},
 		{"release block", []string{"sync", "--release-block", ""}, []string{"auto", "keep", "remove"}},
 		{"helm driver", []string{"images", "--helm-driver", ""}, []string{"secret", "configmap"}},
 		{"color", []string{"diff", "--color", ""}, []string{"auto", "always", "never"}},

@@ -61,3 +61,31 @@ func FuzzReadImagesFile(f *testing.F) {
 		}
 	})
 }
+
+func FuzzReadInventoryJSON(f *testing.F) {
+	f.Add([]byte(`[{"image":"atlanhq/a:1","why":["helm:atlan/a:Deployment/a"]},{"image":"reg.example.com/atlan/b:2","mappedFrom":"atlanhq/b:2"}]`))
+	f.Add([]byte(`[{"image":"Atlan/X"}]`))
+	f.Add([]byte(`[1,null]`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		items, err := ReadInventoryJSON(in, "inventory.json")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), `images file "inventory.json": `) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error does not name the file on one line: %q", err)
+			}
+			return
+		}
+		for _, it := range items {
+			if _, err := imagemap.ParseReference(it.Image); err != nil {
+				t.Fatalf("accepted %q: %v", it.Image, err)
+			}
+			if len(it.Why) == 0 {
+				t.Fatalf("accepted %q with no reason", it.Image)
+			}
+			for _, w := range it.Why {
+				if strings.IndexFunc(w, unicode.IsControl) >= 0 {
+					t.Fatalf("reason carries a control character: %q", w)
+				}
+			}
+		}
+	})
+}

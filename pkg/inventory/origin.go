@@ -46,6 +46,11 @@ type Input struct {
 	Stdin      io.Reader
 	// Version is this tool's, for its own image (the self source).
 	Version string
+	// OnSnapshot, when set, is given the latest-releases response as it
+	// was read, and when, so that an export can carry it across a gap.
+	OnSnapshot func(body []byte, fetched time.Time)
+	// Bundle is the needed set of an imported bundle; nil without one.
+	Bundle *BundleNeeds
 }
 
 // Found is what a source returns.
@@ -61,6 +66,7 @@ var Origins = []Origin{
 	HelmOrigin{},
 	ReleasesOrigin{},
 	FileOrigin{},
+	BundleOrigin{},
 	SelfOrigin{},
 }
 

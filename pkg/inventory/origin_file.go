@@ -1,8 +1,10 @@
 package inventory
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
@@ -20,8 +22,13 @@ func (FileOrigin) DefaultWhen() string { return "when " + setting.ImagesFile.Str
 // Default reports whether an images file is given.
 func (FileOrigin) Default(in Input) bool { return in.ImagesFile != "" }
 
-// Needs reads in.ImagesFile, or in.Stdin for "-". A reference listed
-// again is skipped as a duplicate of its first line.
+// maxImagesFileBytes bounds an images file.
+const maxImagesFileBytes = 16 << 20
+
+// Needs reads in.ImagesFile, or in.Stdin for "-": one reference per line,
+// or the JSON list `images -o json` prints (an inventory taken elsewhere,
+// each image with its reasons). A reference listed again is skipped as a
+// duplicate of its first line.
 func (FileOrigin) Needs(_ context.Context, in Input) (Found, error) {
 	r := in.Stdin
 	if in.ImagesFile != "-" {
@@ -32,7 +39,27 @@ func (FileOrigin) Needs(_ context.Context, in Input) (Found, error) {
 		defer f.Close()
 		r = f
 	}
-	images, err := ReadImagesFile(r, in.ImagesFile)
+	data, err := io.ReadAll(io.LimitReader(r, maxImagesFileBytes+1))
+	if err != nil {
+		return Found{}, fmt.Errorf("reading %s: %w", setting.ImagesFile, err)
+	}
+	if len(data) > maxImagesFileBytes {
+		return Found{}, fmt.Errorf("images file %q: larger than %d bytes", in.ImagesFile, maxImagesFileBytes)
+	}
+	if IsInventoryJSON(data) {
+		items, err := ReadInventoryJSON(data, in.ImagesFile)
+		if err != nil {
+			return Found{}, err
+		}
+		inv := New()
+		for _, it := range items {
+			for _, why := range it.Why {
+				inv.Add(it.Image, why)
+			}
+		}
+		return Found{Items: inv.Items()}, nil
+	}
+	images, err := ReadImagesFile(bytes.NewReader(data), in.ImagesFile)
 	if err != nil {
 		return Found{}, err
 	}

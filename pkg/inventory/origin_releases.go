@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
@@ -18,12 +19,17 @@ func (ReleasesOrigin) Name() string { return "latest-releases" }
 // DefaultWhen is when a tenant URL is given.
 func (ReleasesOrigin) DefaultWhen() string { return "when " + setting.AtlanURL.String() + " is set" }
 
-// Default reports whether a tenant URL is given.
-func (ReleasesOrigin) Default(in Input) bool { return in.AtlanURL != "" }
+// Default reports whether a tenant URL is given, and no bundle stands in
+// for the endpoint.
+func (ReleasesOrigin) Default(in Input) bool { return in.AtlanURL != "" && in.Bundle == nil }
 
 // Needs fetches the endpoint; entries that cannot be mirrored are
 // returned as skipped, and announced.
 func (ReleasesOrigin) Needs(ctx context.Context, in Input) (Found, error) {
+	if in.Bundle != nil && in.Bundle.Releases != nil {
+		// Inside an air gap the bundle's snapshot is the endpoint.
+		return releasesFound(in.Bundle.Releases, in.AllowedSources)
+	}
 	if in.AtlanURL == "" {
 		return Found{}, fmt.Errorf("%s latest-releases needs %s https://<tenant>.atlan.com (or ATLAN_URL)", setting.From, setting.AtlanURL)
 	}
@@ -32,7 +38,23 @@ func (ReleasesOrigin) Needs(ctx context.Context, in Input) (Found, error) {
 	if err != nil {
 		return Found{}, err
 	}
-	rs, skipped, err := c.Fetch(ctx)
+	body, err := c.get(ctx)
+	if err != nil {
+		return Found{}, err
+	}
+	if in.OnSnapshot != nil {
+		in.OnSnapshot(body, time.Now())
+	}
+	return releasesFound(body, c.allowed)
+}
+
+// releasesFound reads a latest-releases response; entries that cannot be
+// mirrored are returned as skipped, and announced.
+func releasesFound(body []byte, allowed []string) (Found, error) {
+	if allowed == nil {
+		allowed = DefaultAllowedSources
+	}
+	rs, skipped, err := ParseReleases(body, allowed)
 	if err != nil {
 		return Found{}, err
 	}

@@ -29,6 +29,7 @@ const (
 	DeploymentName       Name = "deployment-name"
 	ECRTagMutability     Name = "ecr-tag-mutability"
 	From                 Name = "from"
+	FromBundle           Name = "from-bundle"
 	HelmDriver           Name = "helm-driver"
 	ImageMapPath         Name = "image-map-path"
 	ImagesFile           Name = "images-file"

@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"slices"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
@@ -50,7 +51,8 @@ func (r *Run) Gate(ctx context.Context, enabled bool, opts ...verify.Option) (pl
 // copies or maps.
 func needsVerify(p *plan.Plan, overwrite bool) bool {
 	for _, it := range p.Images {
-		if it.State.NeedsWork(overwrite) {
+		// Images a bundle lacks are missing, but never verified.
+		if it.State.NeedsWork(overwrite) && !notInBundle(it) {
 			return true
 		}
 	}
@@ -61,7 +63,7 @@ func needsVerify(p *plan.Plan, overwrite bool) bool {
 func (r *Run) Copies() int {
 	n := 0
 	for _, it := range r.Plan.Images {
-		if it.NeedsCopy(r.cfg.Overwrite) {
+		if it.NeedsCopy(r.cfg.Overwrite) && !notInBundle(it) {
 			n++
 		}
 	}
@@ -82,7 +84,24 @@ func (r *Run) Apply(ctx context.Context, a Apply) (*plan.Outcome, error) {
 		pa.Lock = r.cfg.Map.Sibling(imagemap.LockKey(r.cfg.MapKey))
 		pa.Release = r.blockDecider(a.Block)
 	}
-	return pa.Run(ctx, r.Plan)
+	if r.NotInBundle() == 0 {
+		return pa.Run(ctx, r.Plan)
+	}
+	// Images the bundle lacks stay missing: they are neither verified,
+	// copied nor mapped; the rest is applied as usual.
+	sub := *r.Plan
+	sub.Images = slices.DeleteFunc(slices.Clone(r.Plan.Images), notInBundle)
+	out, err := pa.Run(ctx, &sub)
+	j := 0
+	for i := range r.Plan.Images {
+		if notInBundle(r.Plan.Images[i]) {
+			continue
+		}
+		r.Plan.Images[i] = sub.Images[j]
+		j++
+	}
+	r.Plan.Recount()
+	return out, err
 }
 
 // blockDecider keeps the map's release: block as the SDR release needs it.

@@ -50,6 +50,10 @@ type Config struct {
 	Overwrite bool
 	// Offline plans without consulting the registries.
 	Offline bool
+	// Bundle, when set, is read in place of the source registries:
+	// Registry must hold its Registry option. Needed images it does not
+	// hold are missing, "not in the bundle", and never worked on.
+	Bundle *BundleSource
 
 	// Log receives debug logs; nil discards them.
 	Log *slog.Logger
@@ -107,30 +111,14 @@ type Run struct {
 // registries.
 func Plan(ctx context.Context, cfg Config) (*Run, error) {
 	r := &Run{cfg: cfg}
-	inv := inventory.New()
-	for _, o := range cfg.Origins {
-		found, err := o.Needs(ctx, cfg.Input)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range found.Skipped {
-			if cfg.OnSkipped != nil && s.Announced {
-				cfg.OnSkipped(s)
-			}
-		}
-		r.Skipped = append(r.Skipped, found.Skipped...)
-		for _, it := range found.Items {
-			for _, why := range it.Why {
-				inv.Add(it.Image, why)
-			}
-		}
+	inv, err := r.gather(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.ImageMap != nil {
 		inv.ReverseLookup(cfg.ImageMap)
 	}
-	opts := append(slices.Clone(cfg.Registry), mirror.WithConcurrency(cfg.Concurrency), mirror.WithOverwrite(cfg.Overwrite))
-	var err error
-	if r.copier, err = mirror.New(opts...); err != nil {
+	if err := r.newCopier(); err != nil {
 		return nil, err
 	}
 	items := r.filter(inv.Items())
@@ -140,7 +128,39 @@ func Plan(ctx context.Context, cfg Config) (*Run, error) {
 	if r.Plan, err = r.build(ctx, items); err != nil {
 		return nil, err
 	}
+	r.markNotInBundle()
 	return r, nil
+}
+
+// gather reads every origin into one inventory, keeping what each left
+// out (and announcing it).
+func (r *Run) gather(ctx context.Context) (*inventory.Inventory, error) {
+	inv := inventory.New()
+	for _, o := range r.cfg.Origins {
+		found, err := o.Needs(ctx, r.cfg.Input)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range found.Skipped {
+			if r.cfg.OnSkipped != nil && s.Announced {
+				r.cfg.OnSkipped(s)
+			}
+		}
+		r.Skipped = append(r.Skipped, found.Skipped...)
+		for _, it := range found.Items {
+			for _, why := range it.Why {
+				inv.Add(it.Image, why)
+			}
+		}
+	}
+	return inv, nil
+}
+
+func (r *Run) newCopier() error {
+	opts := append(slices.Clone(r.cfg.Registry), mirror.WithConcurrency(r.cfg.Concurrency), mirror.WithOverwrite(r.cfg.Overwrite))
+	var err error
+	r.copier, err = mirror.New(opts...)
+	return err
 }
 
 // filter keeps the images that may be mirrored: those from an allowed

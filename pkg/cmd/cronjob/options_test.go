@@ -134,7 +134,7 @@ func TestRefused(t *testing.T) {
 		{name: "unknown sync flag", args: []string{"--", "--prune", "--bogus"}, err: "sync flags after --: unknown flag: --bogus"},
 		{name: "sync refuses --prune-max", args: []string{"--", "--prune", "--prune-max", "ten"},
 			err: `sync flags after --: --prune-max "ten": must be a count of entries (3) or a share of the map's entries (10%)`},
-		{name: "sync refuses --from", args: []string{"--", "--from", "nowhere"}, err: `sync flags after --: --from "nowhere": must be one of helm, latest-releases, file, self`},
+		{name: "sync refuses --from", args: []string{"--", "--from", "nowhere"}, err: `sync flags after --: --from "nowhere": must be one of helm, latest-releases, file, bundle, self`},
 		{name: "argument after dash", args: []string{"--", "extra"}, err: `sync flags after --: unknown command "extra" for "sdr-mirror sync"`},
 		{name: "help after dash", args: []string{"--", "--help"}, err: "sync flags after --: they ask sync for help, not for a run"},
 		{name: "bad output after dash", args: []string{"--", "-o", "xml"}, err: `sync flag --output "xml" after --: must be one of table, json, yaml`},

@@ -61,7 +61,10 @@ entry already follows. When neither names a destination, the row says so.`,
   NAME diff -n atlan --offline
 
   # The entries sync would add to the map, as a diff
-  NAME diff -n atlan --show-map-diff`, "NAME", f.Name),
+  NAME diff -n atlan --show-map-diff
+
+  # Inside an air gap: what importing a bundle would do
+  NAME diff -n atlan --from-bundle /media/sdr-bundle --trusted-root trusted_root.json`, "NAME", f.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
@@ -122,6 +125,9 @@ func (o *DiffOptions) Run(ctx context.Context) (int, error) {
 	}
 	if n := p.Count(plan.Failed); n > 0 {
 		return 1, fmt.Errorf("%s be checked (see %s)", count(n, "image could not", "images could not"), o.see("DETAIL", "error"))
+	}
+	if n := run.NotInBundle(); n > 0 {
+		return 1, o.notInBundleError(n)
 	}
 	if err := skippedError(run); err != nil {
 		return 1, err

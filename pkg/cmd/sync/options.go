@@ -50,12 +50,19 @@ type Options struct {
 	KeepPath       bool
 	Concurrency    int
 	Why            bool
+	// ToBundle is sync --to-bundle: the directory a bundle is written to
+	// instead of pushing and mapping.
+	ToBundle string
+	// FromBundle is --from-bundle: the bundle read in place of the source
+	// registries and the latest-releases endpoint.
+	FromBundle string
 
 	// Filled by Complete.
 	inst     *sdr.Installation
 	kube     kubernetes.Interface
 	settings *sdr.Settings
 	mapObj   store.Object
+	bundle   *syncer.BundleSource
 	// Config is the run the flags complete into.
 	Config syncer.Config
 }
@@ -67,13 +74,14 @@ func (o *Options) addFlags(fs *pflag.FlagSet) {
 	o.Registry.AddFlags(fs)
 	o.Verify.AddFlags(fs)
 	fs.StringSliceVar(&o.From, "from", nil, "where the needed images come from: "+strings.Join(inventory.Names(), ", ")+" (default: "+inventory.DefaultsHelp()+")")
-	fs.StringVar(&o.ImagesFile, "images-file", "", "images to mirror, one reference per line, '#' comments; - reads standard input")
+	fs.StringVar(&o.ImagesFile, "images-file", "", "images to mirror, one reference per line, '#' comments, or the JSON list images -o json prints (an inventory taken elsewhere, whys kept); - reads standard input")
 	fs.StringVar(&o.AtlanURL, "atlan-url", "", "your Atlan tenant, https://<tenant>.atlan.com, for the latest-releases the next reconcile wants (token: ATLAN_API_TOKEN; default: ATLAN_URL)")
 	fs.DurationVar(&o.AtlanTimeout, "atlan-timeout", 30*time.Second, "time limit for each latest-releases request")
 	fs.StringSliceVar(&o.AllowedSources, "allowed-source", inventory.DefaultAllowedSources, "registry/path prefixes images may be mirrored from; others are reported and skipped")
 	fs.BoolVar(&o.KeepPath, "keep-path", false, "name new destinations <target>/<whole source path> instead of <target>/<image name>")
 	fs.IntVar(&o.Concurrency, "concurrency", mirror.DefaultConcurrency, "images, and separately blobs, handled at once")
 	fs.BoolVar(&o.Why, "why", false, "show why each image is needed")
+	fs.StringVar(&o.FromBundle, "from-bundle", "", "read the images, their signatures and the needed set from the bundle in this directory (sync --to-bundle) instead of the source registries and latest-releases; every file is checked first")
 }
 
 // usesCluster says whether the SDR's settings and images come from the
@@ -83,6 +91,9 @@ func (o *Options) addFlags(fs *pflag.FlagSet) {
 // reconcile wants to the cluster's images; it does not replace the
 // cluster's settings.
 func (o *Options) usesCluster() bool {
+	if o.ToBundle != "" {
+		return false
+	}
 	if slices.Contains(o.From, fromHelm) {
 		return true
 	}
@@ -122,6 +133,14 @@ func (o *Options) Validate() error {
 	if o.Map.Component != "" && o.Map.Key == "" {
 		return errors.New("--objectstore-component needs --image-map-path")
 	}
+	if o.FromBundle != "" {
+		switch {
+		case o.ToBundle != "":
+			return errors.New("--from-bundle cannot be combined with --to-bundle")
+		case len(o.Registry.Mirrors) > 0:
+			return errors.New("--registry-mirror cannot be combined with --from-bundle: the bundle is where sources are read")
+		}
+	}
 	return nil
 }
 
@@ -129,6 +148,14 @@ func (o *Options) Validate() error {
 func (o *Options) Complete(ctx context.Context) error {
 	if o.AtlanURL == "" {
 		o.AtlanURL, _ = o.f.LookupEnv("ATLAN_URL")
+	}
+	if o.FromBundle != "" {
+		// Every file is checked before anything else is done.
+		b, err := syncer.OpenBundle(ctx, o.FromBundle)
+		if err != nil {
+			return err
+		}
+		o.bundle = b
 	}
 	in := inventory.Input{
 		UsesCluster:    o.usesCluster(),
@@ -139,17 +166,25 @@ func (o *Options) Complete(ctx context.Context) error {
 		Stdin:          o.f.IO.In,
 		Version:        version.Get().Version,
 	}
+	if o.bundle != nil {
+		in.Bundle = o.bundle.Needs()
+	}
 	if len(o.From) == 0 {
 		o.From = inventory.Defaults(in)
 		if len(o.From) == 0 {
-			return errors.New("no images to look at: pass --images-file, --atlan-url (or ATLAN_URL), or run against the SDR's cluster")
+			return errors.New("no images to look at: pass --images-file, --atlan-url (or ATLAN_URL), --from-bundle, or run against the SDR's cluster")
 		}
 	}
-	if err := o.readSettings(ctx); err != nil {
-		return err
-	}
-	if err := o.openMap(ctx); err != nil {
-		return err
+	if o.ToBundle != "" {
+		// An export has no SDR, map or target: the inside decides those.
+		o.settings = &sdr.Settings{}
+	} else {
+		if err := o.readSettings(ctx); err != nil {
+			return err
+		}
+		if err := o.openMap(ctx); err != nil {
+			return err
+		}
 	}
 	c := &o.Config
 	c.Log = o.f.Logger()
@@ -184,6 +219,10 @@ func (o *Options) Complete(ctx context.Context) error {
 	if c.Registry, err = o.Registry.Options(); err != nil {
 		return err
 	}
+	if o.bundle != nil {
+		c.Registry = append(c.Registry, o.bundle.Registry())
+		c.Bundle = o.bundle
+	}
 	c.Concurrency = o.Concurrency
 	return nil
 }
@@ -192,6 +231,9 @@ func (o *Options) Complete(ctx context.Context) error {
 func (o *Options) close() {
 	if o.mapObj != nil {
 		_ = o.mapObj.Close()
+	}
+	if o.bundle != nil {
+		_ = o.bundle.Close()
 	}
 }
 

@@ -38,7 +38,7 @@ func TestAddOrigin(t *testing.T) {
 	// origin's.
 	golden(t, "origin.golden", out)
 	out, _, _ = fx.run(t, "diff", "--help")
-	if !strings.Contains(out, "where the needed images come from: helm, latest-releases, file, self, stub (default:") {
+	if !strings.Contains(out, "where the needed images come from: helm, latest-releases, file, bundle, self, stub (default:") {
 		t.Errorf("diff --help does not list the stub origin:\n%s", out)
 	}
 }

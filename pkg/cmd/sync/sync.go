@@ -65,19 +65,34 @@ as the real run would.`,
 
   # No cluster at all
   NAME sync --from file --images-file images.txt --bucket file:///srv/sdr \
-      --image-map-path sdr/image-map.yaml --target registry.example.com/atlan`, "NAME", f.Name),
+      --image-map-path sdr/image-map.yaml --target registry.example.com/atlan
+
+  # Across an air gap: export on a connected host (a rerun resumes)
+  NAME sync --to-bundle /media/sdr-bundle --atlan-url https://acme.atlan.com --images-file images.txt
+
+  # ... and import inside, checking every file and signature before any push
+  NAME sync -n atlan --from-bundle /media/sdr-bundle --trusted-root trusted_root.json`, "NAME", f.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			if o.ToBundle != "" {
+				if err := o.validateToBundle(cmd.Flags()); err != nil {
+					return err
+				}
+			}
 			if runF != nil {
 				return runF(o)
+			}
+			if o.ToBundle != "" {
+				return o.runExport(cmd.Context())
 			}
 			return o.Run(cmd.Context())
 		},
 	}
 	o.addFlags(cmd.Flags())
+	cmd.Flags().StringVar(&o.ToBundle, "to-bundle", "", "write the verified images, their signatures and referrers to a bundle in this directory instead of pushing and mapping (the connected side of an air gap; see verify --bundle)")
 	o.Block.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "verify and show the map change, copy and write nothing")
 	cmd.Flags().BoolVar(&o.Overwrite, "overwrite", false, "copy over drift: a destination that holds another digest")
@@ -123,7 +138,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	}
 	p := run.Plan
 	o.Verify.WarnIfDisabled(o.f)
-	g, err := run.Gate(ctx, o.Verify.Enabled, o.Verify.Options()...)
+	g, err := run.Gate(ctx, o.Verify.Enabled, o.gateOptions()...)
 	if err != nil {
 		return err
 	}
@@ -173,6 +188,9 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	}
 	if applyErr != nil {
 		return o.pruneError(run, applyErr)
+	}
+	if n := run.NotInBundle(); n > 0 {
+		return o.notInBundleError(n)
 	}
 	if o.DryRun {
 		// Exit as the real run would: what sync would copy and map counts

@@ -26,6 +26,9 @@ type Options struct {
 	Verify   factory.VerifyFlags
 	Registry registryflags.Flags
 	Images   []string
+	// Bundle is --bundle: check the bundle in this directory instead of
+	// images in registries.
+	Bundle string
 
 	// Set by Complete and Validate.
 	client *mirror.Copier
@@ -51,13 +54,19 @@ type Row struct {
 func NewCmdVerify(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	o := &Options{f: f}
 	cmd := &cobra.Command{
-		Use:   "verify IMAGE...",
+		Use:   "verify IMAGE... | --bundle DIR",
 		Short: "Check the cosign signatures of images, as the sync gate does",
 		Long: `Check each image's cosign signature by digest, as sync does before it copies or maps an
 image. Keyless signatures must come from the given identity and OIDC issuer (Atlan's
 signing workflow and GitHub Actions by default) and chain to the trusted root; --key
 checks against a public key (a PEM file or a KMS key URI) instead. Both the classic "sha256-<digest>.sig" tag and
 Sigstore bundles stored as OCI referrers are read.
+
+With --bundle, a bundle written by sync --to-bundle is checked instead: every file
+against its SHA256SUMS (none missing, none extra), then every image's signature again,
+from the signatures the bundle carries, pushing nothing and reaching no registry. The
+trusted root is --trusted-root; without it, the bundle's own, which the output marks as
+untrusted (it crossed the gap with the images).
 
 An image that fails is reported with its reason — no signature, wrong identity, wrong
 issuer, bad signature, untrusted root — and the exit code is 1.`,
@@ -75,8 +84,19 @@ issuer, bad signature, untrusted root — and the exit code is 1.`,
   NAME verify registry.example.com/atlan/app:1.0 --key awskms:///alias/image-signing
 
   # A private registry with its own CA and credentials
-  NAME verify registry.example.com/atlan/app:1.0 --registry-ca-file ca.pem --registry-auth-file auth.json`, "NAME", f.Name),
-		Args: cobra.MinimumNArgs(1),
+  NAME verify registry.example.com/atlan/app:1.0 --registry-ca-file ca.pem --registry-auth-file auth.json
+
+  # A bundle, offline, against a trusted root obtained separately
+  NAME verify --bundle /media/sdr-bundle --trusted-root trusted_root.json`, "NAME", f.Name),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if o.Bundle != "" {
+				if len(args) > 0 {
+					return fmt.Errorf("--bundle checks every image the bundle holds: pass no IMAGE (got %q)", args[0])
+				}
+				return nil
+			}
+			return cobra.MinimumNArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Images = args
 			if err := o.Complete(); err != nil {
@@ -94,11 +114,16 @@ issuer, bad signature, untrusted root — and the exit code is 1.`,
 	o.Verify.AddFlags(cmd.Flags())
 	_ = cmd.Flags().MarkHidden("verify")
 	o.Registry.AddFlags(cmd.Flags())
+	cmd.Flags().StringVar(&o.Bundle, "bundle", "", "check the bundle in this directory (sync --to-bundle): its checksums and every image's signature, offline")
 	return cmd
 }
 
 // Complete builds the registry client from the flags.
 func (o *Options) Complete() error {
+	if o.Bundle != "" {
+		// The bundle is the only registry read; it is opened in Run.
+		return nil
+	}
 	mopts, err := o.Registry.Options()
 	if err != nil {
 		return err
@@ -112,6 +137,12 @@ func (o *Options) Complete() error {
 // Validate checks every image argument before any registry is asked. The
 // signature policy flags are checked as the verifier is built, in Run.
 func (o *Options) Validate() error {
+	if o.Bundle != "" {
+		if len(o.Registry.Mirrors) > 0 {
+			return errors.New("--registry-mirror cannot be combined with --bundle: the bundle is the only registry read")
+		}
+		return nil
+	}
 	o.refs = make([]name.Reference, len(o.Images))
 	for i, img := range o.Images {
 		r, opts, err := o.client.SourceRemote(img)
@@ -125,6 +156,9 @@ func (o *Options) Validate() error {
 
 // Run verifies every image and prints a verdict for each.
 func (o *Options) Run(ctx context.Context) error {
+	if o.Bundle != "" {
+		return o.runBundle(ctx)
+	}
 	refs, ropts := o.refs, o.ropts
 	v, err := verify.New(ctx, append(o.Verify.Options(), verify.WithRemoteOptions(ropts...))...)
 	if err != nil {

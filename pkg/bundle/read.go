@@ -1,0 +1,253 @@
+package bundle
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Bundle is a bundle whose every file was checked against SHA256SUMS.
+type Bundle struct {
+	dir      string
+	sums     sums
+	manifest Manifest
+	needed   []Needed
+	releases *Releases
+	index    v1.IndexManifest
+	// mediaTypes are the media types of every manifest the index reaches.
+	mediaTypes map[v1.Hash]types.MediaType
+	// refs are the index entries by repository (source registry host
+	// included): tags, and referrers by subject digest.
+	repos map[string]*repoContent
+}
+
+type repoContent struct {
+	repo      name.Repository
+	tags      map[string]v1.Descriptor
+	referrers map[string][]v1.Descriptor
+}
+
+// Open checks the bundle in dir before anything is read from it: it must
+// be complete (SHA256SUMS present), hold exactly the files SHA256SUMS
+// lists with their digests, and every manifest its index names must be
+// whole. The error names the first file that is not.
+func Open(dir string, opts ...Option) (*Bundle, error) {
+	o, err := apply(opts)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening bundle: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("opening bundle %q: not a directory", dir)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, SumsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("bundle %q: %w: it has no %s, so its export did not finish (run the export again into the same directory to complete it)", dir, ErrIncomplete, SumsFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening bundle %q: %w", dir, err)
+	}
+	s, err := parseSums(dir, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.check(dir, o.concurrency); err != nil {
+		return nil, err
+	}
+	b := &Bundle{dir: dir, sums: s, mediaTypes: map[v1.Hash]types.MediaType{}, repos: map[string]*repoContent{}}
+	var layout struct {
+		Version string `json:"imageLayoutVersion"`
+	}
+	if err := b.readJSON(LayoutFile, &layout, true); err != nil {
+		return nil, err
+	}
+	if layout.Version != "1.0.0" {
+		return nil, &CorruptError{Dir: dir, File: LayoutFile, Problem: fmt.Sprintf("declares layout version %q, want 1.0.0", layout.Version)}
+	}
+	if err := b.readJSON(IndexFile, &b.index, true); err != nil {
+		return nil, err
+	}
+	if err := b.readJSON(ManifestFile, &b.manifest, true); err != nil {
+		return nil, err
+	}
+	if b.manifest.FormatVersion != FormatVersion {
+		return nil, &CorruptError{Dir: dir, File: ManifestFile, Problem: fmt.Sprintf("declares format version %d; this tool reads %d", b.manifest.FormatVersion, FormatVersion)}
+	}
+	if err := b.readJSON(NeededFile, &b.needed, false); err != nil {
+		return nil, err
+	}
+	if _, ok := s[ReleasesFile]; ok {
+		b.releases = &Releases{}
+		if err := b.readJSON(ReleasesFile, b.releases, true); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.load(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *Bundle) readJSON(rel string, v any, required bool) error {
+	if _, ok := b.sums[rel]; !ok {
+		if !required {
+			return nil
+		}
+		return &CorruptError{Dir: b.dir, File: rel, Problem: "is missing"}
+	}
+	data, err := os.ReadFile(filepath.Join(b.dir, filepath.FromSlash(rel)))
+	if err != nil {
+		return fmt.Errorf("bundle %q: %w", b.dir, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return &CorruptError{Dir: b.dir, File: rel, Problem: fmt.Sprintf("is not valid: %v", err)}
+	}
+	return nil
+}
+
+// load indexes the layout: every index entry by its ref name, every
+// manifest it reaches by digest, each blob checked to be present.
+func (b *Bundle) load() error {
+	for i, d := range b.index.Manifests {
+		refName := d.Annotations[AnnotationRefName]
+		where := fmt.Sprintf("entry %d", i)
+		ref, err := name.ParseReference(refName, name.StrictValidation)
+		if err != nil {
+			return &CorruptError{Dir: b.dir, File: IndexFile, Problem: fmt.Sprintf("%s: %s %q is not a full reference", where, AnnotationRefName, refName)}
+		}
+		if err := b.walk(d, refName); err != nil {
+			return err
+		}
+		rc := b.repo(ref.Context())
+		switch r := ref.(type) {
+		case name.Tag:
+			rc.tags[r.TagStr()] = d
+		case name.Digest:
+			if s := d.Annotations[AnnotationSubject]; s != "" {
+				rc.referrers[s] = append(rc.referrers[s], d)
+			}
+		}
+	}
+	for _, img := range b.manifest.Images {
+		if got, ok := b.Lookup(img.Source); !ok || got.Digest != img.Digest {
+			return &CorruptError{Dir: b.dir, File: ManifestFile, Problem: fmt.Sprintf("lists %s at %s, which %s does not hold", img.Source, img.Digest, IndexFile)}
+		}
+	}
+	return nil
+}
+
+func (b *Bundle) repo(r name.Repository) *repoContent {
+	rc, ok := b.repos[r.Name()]
+	if !ok {
+		rc = &repoContent{repo: r, tags: map[string]v1.Descriptor{}, referrers: map[string][]v1.Descriptor{}}
+		b.repos[r.Name()] = rc
+	}
+	return rc
+}
+
+// walk checks that the manifest d and everything it references are in
+// the bundle, recording each manifest's media type.
+func (b *Bundle) walk(d v1.Descriptor, refName string) error {
+	if _, seen := b.mediaTypes[d.Digest]; seen {
+		return nil
+	}
+	rel := BlobsDir + "/" + d.Digest.Hex
+	if _, ok := b.sums[rel]; !ok || d.Digest.Algorithm != "sha256" {
+		return &CorruptError{Dir: b.dir, File: rel, Problem: fmt.Sprintf("is missing (a manifest of %s)", refName)}
+	}
+	data, err := os.ReadFile(b.blobPath(d.Digest))
+	if err != nil {
+		return fmt.Errorf("bundle %q: %w", b.dir, err)
+	}
+	var refs manifestRefs
+	if err := json.Unmarshal(data, &refs); err != nil {
+		return &CorruptError{Dir: b.dir, File: rel, Problem: fmt.Sprintf("is not a manifest (of %s): %v", refName, err)}
+	}
+	b.mediaTypes[d.Digest] = d.MediaType
+	for _, bl := range refs.blobs() {
+		r := BlobsDir + "/" + bl.Digest.Hex
+		if _, ok := b.sums[r]; !ok || bl.Digest.Algorithm != "sha256" {
+			return &CorruptError{Dir: b.dir, File: r, Problem: fmt.Sprintf("is missing (a blob of %s)", refName)}
+		}
+	}
+	for _, ch := range refs.Manifests {
+		if err := b.walk(ch, refName); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *Bundle) blobPath(d v1.Hash) string { return blobPath(b.dir, d) }
+
+// Dir is where the bundle is.
+func (b *Bundle) Dir() string { return b.dir }
+
+// Manifest is the bundle's sdr-mirror/bundle.json.
+func (b *Bundle) Manifest() Manifest { return b.manifest }
+
+// Needed is the needed set the connected side found.
+func (b *Bundle) Needed() []Needed { return b.needed }
+
+// Releases is the latest-releases snapshot; nil when none was read.
+func (b *Bundle) Releases() *Releases { return b.releases }
+
+// TrustedRootPath is the bundle's own trusted_root.json, if it has one.
+// It is only as trustworthy as the media the bundle crossed on.
+func (b *Bundle) TrustedRootPath() (string, bool) {
+	if _, ok := b.sums[TrustedRootFile]; !ok {
+		return "", false
+	}
+	return filepath.Join(b.dir, filepath.FromSlash(TrustedRootFile)), true
+}
+
+// Lookup finds source among the images bundle.json lists: by tag, or by
+// digest for a digest reference. It returns the image with the digest the
+// bundle holds for it; signatures and referrers are not images.
+func (b *Bundle) Lookup(source string) (Image, bool) {
+	ref, err := name.ParseReference(source)
+	if err != nil {
+		return Image{}, false
+	}
+	rc, ok := b.repos[ref.Context().Name()]
+	if !ok {
+		return Image{}, false
+	}
+	var d v1.Hash
+	switch r := ref.(type) {
+	case name.Tag:
+		desc, ok := rc.tags[r.TagStr()]
+		if !ok {
+			return Image{}, false
+		}
+		d = desc.Digest
+	case name.Digest:
+		h, err := v1.NewHash(r.DigestStr())
+		if err != nil {
+			return Image{}, false
+		}
+		if _, ok := b.mediaTypes[h]; !ok {
+			return Image{}, false
+		}
+		d = h
+	}
+	for _, img := range b.manifest.Images {
+		if img.Digest != d.String() {
+			continue
+		}
+		if r, err := name.ParseReference(img.Source); err == nil && r.Context().Name() == ref.Context().Name() {
+			img.Source = source
+			return img, true
+		}
+	}
+	return Image{}, false
+}

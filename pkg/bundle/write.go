@@ -1,0 +1,544 @@
+package bundle
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Contents is what Write puts in a bundle.
+type Contents struct {
+	// Parent is the ID of the bundle this one follows, if any.
+	Parent      string
+	ToolVersion string
+	// Images are the images to export, each with the digest that was
+	// verified; all their platforms, signatures and referrers go along.
+	Images []Image
+	// Needed is every image the connected side found needed.
+	Needed []Needed
+	// Releases is the latest-releases snapshot read, if any.
+	Releases *Releases
+	// TrustedRoot is the trusted_root.json signatures were verified with,
+	// if a file was given.
+	TrustedRoot []byte
+}
+
+// Stats says what a Write did.
+type Stats struct {
+	ID     string `json:"id"`
+	Images int    `json:"images"`
+	// Attached are the signatures, attestations, SBOMs and referrers.
+	Attached int `json:"attached"`
+	// Blobs and Bytes are what blobs/ holds: every manifest, config and
+	// layer once, however many images share it.
+	Blobs int   `json:"blobs"`
+	Bytes int64 `json:"bytes"`
+	// Fetched blobs were read from the registries this run; Kept were
+	// there already and hashed to their names; Replaced were there but
+	// corrupt or partial, and were removed.
+	Fetched      int      `json:"fetched"`
+	FetchedBytes int64    `json:"fetchedBytes"`
+	Kept         int      `json:"kept"`
+	Replaced     int      `json:"replaced"`
+	Warnings     []string `json:"warnings,omitempty"`
+}
+
+// ErrNoSpace is returned, before anything is written, when the file
+// system holding the bundle has less room than the blobs still to fetch.
+var ErrNoSpace = errors.New("not enough free space")
+
+// Write exports c into the directory dir as a bundle (docs/bundle.md).
+// Run again on the same directory it resumes: every blob there is hashed,
+// kept when it matches its name, and only what is missing or corrupt is
+// fetched. SHA256SUMS is removed first and written last, so the bundle is
+// refused as incomplete until Write returns without error.
+func Write(ctx context.Context, dir string, c Contents, opts ...Option) (*Stats, error) {
+	o, err := apply(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTarget(dir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, filepath.FromSlash(BlobsDir)), 0o750); err != nil {
+		return nil, fmt.Errorf("creating bundle %q: %w", dir, err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, MetaDir), 0o750); err != nil {
+		return nil, fmt.Errorf("creating bundle %q: %w", dir, err)
+	}
+	if err := os.Remove(filepath.Join(dir, SumsFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("bundle %q: %w", dir, err)
+	}
+	w := &writer{o: o, dir: dir, manifests: map[string]manifestBlob{}, blobs: map[string]blobSource{},
+		pullers: map[string]*remote.Puller{}, tags: map[string]map[string]bool{}, seen: map[string]bool{}}
+	st := &Stats{ID: o.newID(), Images: len(c.Images)}
+
+	// Every manifest is read before the first byte is written, so the
+	// free space can be checked against what is still to fetch.
+	for _, img := range c.Images {
+		if err := w.addImage(ctx, img, st); err != nil {
+			return nil, err
+		}
+	}
+	good, removed, err := scanBlobs(dir, o.concurrency)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %q: checking the blobs already there: %w", dir, err)
+	}
+	st.Replaced = len(removed)
+	var missing []string
+	var need int64
+	for hx, m := range w.manifests {
+		if _, ok := good[hx]; !ok {
+			missing = append(missing, hx)
+			need += int64(len(m.raw))
+		}
+	}
+	for hx, b := range w.blobs {
+		if _, ok := good[hx]; !ok {
+			missing = append(missing, hx)
+			need += b.desc.Size
+		}
+	}
+	slices.Sort(missing)
+	if err := w.checkSpace(need); err != nil {
+		return nil, err
+	}
+
+	var mu sync.Mutex
+	err = forEach(missing, o.concurrency, func(hx string) error {
+		n, err := w.fetch(ctx, hx)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		st.Fetched++
+		st.FetchedBytes += n
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for hx := range good {
+		if w.wanted(hx) {
+			st.Kept++
+			continue
+		}
+		// Left by an earlier export of other images: not part of this one.
+		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(BlobsDir), hx)); err != nil {
+			return nil, fmt.Errorf("bundle %q: %w", dir, err)
+		}
+	}
+	for _, m := range w.manifests {
+		st.Bytes += int64(len(m.raw))
+	}
+	for _, b := range w.blobs {
+		st.Bytes += b.desc.Size
+	}
+	st.Blobs = len(w.manifests) + len(w.blobs)
+	st.Attached = len(w.index) - len(c.Images)
+
+	if err := w.writeMeta(c, st); err != nil {
+		return nil, err
+	}
+	return st, w.writeSums()
+}
+
+// checkTarget refuses to write into a directory that holds something
+// other than a bundle: a mistyped path must not mix a bundle into, or
+// remove blobs from, a directory of other files.
+func checkTarget(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) || len(entries) == 0 {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("bundle %q: %w", dir, err)
+	}
+	known := map[string]bool{LayoutFile: true, IndexFile: true, "blobs": true, MetaDir: true, SumsFile: true}
+	for _, e := range entries {
+		if !known[e.Name()] && !strings.HasSuffix(e.Name(), partialSuffix) {
+			return fmt.Errorf("bundle %q: the directory holds %q, so it is not a bundle: write to a new or empty directory", dir, e.Name())
+		}
+	}
+	return nil
+}
+
+// manifestBlob is a manifest read, kept as its exact bytes.
+type manifestBlob struct {
+	raw []byte
+	mt  types.MediaType
+}
+
+// blobSource is where a config or layer blob is read from.
+type blobSource struct {
+	repo name.Repository // as fetched: mirror applied
+	desc v1.Descriptor
+}
+
+type writer struct {
+	o   *options
+	dir string
+
+	mu        sync.Mutex
+	manifests map[string]manifestBlob
+	blobs     map[string]blobSource
+	index     []v1.Descriptor
+	seen      map[string]bool // index ref names
+	pullers   map[string]*remote.Puller
+	tags      map[string]map[string]bool
+}
+
+func (w *writer) wanted(hx string) bool {
+	_, m := w.manifests[hx]
+	_, b := w.blobs[hx]
+	return m || b
+}
+
+// puller keeps one puller per registry, so each is pinged and
+// authenticated once.
+func (w *writer) puller(reg name.Registry, opts []remote.Option) (*remote.Puller, error) {
+	if p, ok := w.pullers[reg.String()]; ok {
+		return p, nil
+	}
+	p, err := remote.NewPuller(opts...)
+	if err != nil {
+		return nil, err
+	}
+	w.pullers[reg.String()] = p
+	return p, nil
+}
+
+// source is one image or artefact being read: where it is fetched, under
+// which name it is recorded.
+type source struct {
+	pull name.Repository // where it is read (a mirror applied)
+	repo name.Repository // its source repository, for ref names
+	opts []remote.Option
+	p    *remote.Puller
+}
+
+func (w *writer) addImage(ctx context.Context, img Image, st *Stats) error {
+	ref, err := name.ParseReference(img.Source)
+	if err != nil {
+		return fmt.Errorf("exporting %q: %w", img.Source, err)
+	}
+	d, err := v1.NewHash(img.Digest)
+	if err != nil {
+		return fmt.Errorf("exporting %q: digest %q: %w", img.Source, img.Digest, err)
+	}
+	pullRef, ropts, err := w.o.remote(img.Source)
+	if err != nil {
+		return fmt.Errorf("exporting %q: %w", img.Source, err)
+	}
+	p, err := w.puller(pullRef.Context().Registry, ropts)
+	if err != nil {
+		return err
+	}
+	src := source{pull: pullRef.Context(), repo: ref.Context(), opts: ropts, p: p}
+	desc, ds, err := w.walk(ctx, src, d, "")
+	if err != nil {
+		return fmt.Errorf("exporting %q: %w", img.Source, err)
+	}
+	refName := ref.Name()
+	if dr, ok := ref.(name.Digest); ok {
+		refName = dr.Context().Name() + "@" + dr.DigestStr()
+	}
+	w.addIndex(desc, refName, "")
+	return w.addArtifacts(ctx, src, img.Source, ds, st)
+}
+
+// walk reads the manifest d and everything it references, recording
+// manifests and blobs, and returns its descriptor and the digests of the
+// manifests in its tree (itself, then its children): those signatures and
+// referrers may be attached to.
+func (w *writer) walk(ctx context.Context, src source, d v1.Hash, mt types.MediaType) (v1.Descriptor, []v1.Hash, error) {
+	r := src.pull.Digest(d.String())
+	got, err := src.p.Get(ctx, r)
+	if err != nil {
+		return v1.Descriptor{}, nil, fmt.Errorf("reading %s: %w", r, err)
+	}
+	if got.Digest != d {
+		return v1.Descriptor{}, nil, fmt.Errorf("reading %s: the registry returned %s", r, got.Digest)
+	}
+	if mt == "" {
+		mt = got.MediaType
+	}
+	w.mu.Lock()
+	w.manifests[d.Hex] = manifestBlob{raw: got.Manifest, mt: mt}
+	w.mu.Unlock()
+	var refs manifestRefs
+	if err := json.Unmarshal(got.Manifest, &refs); err != nil {
+		return v1.Descriptor{}, nil, fmt.Errorf("parsing manifest %s: %w", d, err)
+	}
+	for _, b := range refs.blobs() {
+		w.mu.Lock()
+		if _, ok := w.blobs[b.Digest.Hex]; !ok {
+			w.blobs[b.Digest.Hex] = blobSource{repo: src.pull, desc: b}
+		}
+		w.mu.Unlock()
+	}
+	desc := v1.Descriptor{MediaType: mt, Digest: d, Size: int64(len(got.Manifest)), ArtifactType: refs.artifactType()}
+	out := []v1.Hash{d}
+	for _, ch := range refs.Manifests {
+		_, sub, err := w.walk(ctx, src, ch.Digest, ch.MediaType)
+		if err != nil {
+			return v1.Descriptor{}, nil, err
+		}
+		out = append(out, sub...)
+	}
+	return desc, out, nil
+}
+
+// addArtifacts records, for every manifest of an image, its cosign
+// signature, attestation and SBOM tags and its OCI referrers.
+func (w *writer) addArtifacts(ctx context.Context, src source, image string, ds []v1.Hash, st *Stats) error {
+	tags, err := w.listTags(ctx, src)
+	if err != nil {
+		st.Warnings = append(st.Warnings, fmt.Sprintf("%s: listing tags of %s to find cosign signatures: %v; signatures stored as tags are not exported", image, src.pull, err))
+	}
+	for _, d := range ds {
+		for _, suffix := range cosignSuffixes {
+			t := strings.Replace(d.String(), ":", "-", 1) + suffix
+			if !tags[t] {
+				continue
+			}
+			got, err := src.p.Head(ctx, src.pull.Tag(t))
+			if err != nil {
+				return fmt.Errorf("exporting %q: reading %s: %w", image, src.pull.Tag(t), err)
+			}
+			desc, _, err := w.walk(ctx, src, got.Digest, got.MediaType)
+			if err != nil {
+				return fmt.Errorf("exporting %q: %w", image, err)
+			}
+			w.addIndex(desc, src.repo.Tag(t).Name(), "")
+		}
+		subject := src.pull.Digest(d.String())
+		idx, err := remote.Referrers(subject, remote.Reuse(src.p), remote.WithContext(ctx))
+		if err != nil {
+			return fmt.Errorf("exporting %q: listing referrers of %s: %w", image, subject, err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return fmt.Errorf("exporting %q: listing referrers of %s: %w", image, subject, err)
+		}
+		for _, m := range im.Manifests {
+			desc, _, err := w.walk(ctx, src, m.Digest, m.MediaType)
+			if err != nil {
+				return fmt.Errorf("exporting %q: %w", image, err)
+			}
+			if desc.ArtifactType == "" {
+				desc.ArtifactType = m.ArtifactType
+			}
+			w.addIndex(desc, src.repo.Name()+"@"+m.Digest.String(), d.String())
+		}
+	}
+	return nil
+}
+
+func (w *writer) listTags(ctx context.Context, src source) (map[string]bool, error) {
+	if t, ok := w.tags[src.pull.String()]; ok {
+		return t, nil
+	}
+	list, err := src.p.List(ctx, src.pull)
+	t := map[string]bool{}
+	for _, s := range list {
+		t[s] = true
+	}
+	w.tags[src.pull.String()] = t
+	return t, err
+}
+
+// addIndex adds an entry to index.json, once per ref name.
+func (w *writer) addIndex(desc v1.Descriptor, refName, subject string) {
+	if w.seen[refName] {
+		return
+	}
+	w.seen[refName] = true
+	desc.Annotations = map[string]string{AnnotationRefName: refName}
+	if subject != "" {
+		desc.Annotations[AnnotationSubject] = subject
+	}
+	w.index = append(w.index, desc)
+}
+
+func (w *writer) checkSpace(need int64) error {
+	free, ok, err := w.o.freeSpace(w.dir)
+	if err != nil {
+		return fmt.Errorf("bundle %q: checking free space: %w", w.dir, err)
+	}
+	// Room for index.json, the metadata and SHA256SUMS too.
+	const margin = 1 << 20
+	if ok && uint64(need)+margin > free { //nolint:gosec // need is a sum of sizes, never negative
+		return fmt.Errorf("bundle %q: %w: %d bytes still to fetch, %d free", w.dir, ErrNoSpace, need, free)
+	}
+	return nil
+}
+
+// fetch writes the blob or manifest hx, and returns its size.
+func (w *writer) fetch(ctx context.Context, hx string) (int64, error) {
+	if m, ok := w.manifests[hx]; ok {
+		d := v1.Hash{Algorithm: "sha256", Hex: hx}
+		return int64(len(m.raw)), writeBlob(w.dir, d, int64(len(m.raw)), strings.NewReader(string(m.raw)))
+	}
+	b := w.blobs[hx]
+	p := w.pullers[b.repo.Registry.String()]
+	ref := b.repo.Digest(b.desc.Digest.String())
+	l, err := p.Layer(ctx, ref)
+	if err != nil {
+		return 0, fmt.Errorf("reading blob %s: %w", ref, err)
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return 0, fmt.Errorf("reading blob %s: %w", ref, err)
+	}
+	defer rc.Close()
+	if err := writeBlob(w.dir, b.desc.Digest, b.desc.Size, rc); err != nil {
+		return 0, fmt.Errorf("%s: %w", ref, err)
+	}
+	return b.desc.Size, nil
+}
+
+// writeMeta writes oci-layout, index.json and the sdr-mirror/ folder.
+func (w *writer) writeMeta(c Contents, st *Stats) error {
+	files := map[string]any{
+		LayoutFile: map[string]string{"imageLayoutVersion": "1.0.0"},
+		IndexFile:  v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: w.index},
+		ManifestFile: Manifest{FormatVersion: FormatVersion, ID: st.ID, Parent: c.Parent, Created: w.o.now().UTC().Truncate(time.Second),
+			ToolVersion: c.ToolVersion, Images: nonNil(c.Images)},
+		NeededFile: nonNil(c.Needed),
+	}
+	if c.Releases != nil {
+		files[ReleasesFile] = c.Releases
+	}
+	for rel, v := range files {
+		data, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := writeFile(w.dir, rel, append(data, '\n')); err != nil {
+			return err
+		}
+	}
+	trusted := filepath.Join(w.dir, filepath.FromSlash(TrustedRootFile))
+	if c.TrustedRoot != nil {
+		return writeFile(w.dir, TrustedRootFile, c.TrustedRoot)
+	}
+	if err := os.Remove(trusted); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if c.Releases == nil {
+		if err := os.Remove(filepath.Join(w.dir, filepath.FromSlash(ReleasesFile))); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeSums hashes every file of the bundle into SHA256SUMS, written
+// last: its presence says the bundle is complete.
+func (w *writer) writeSums() error {
+	s := sums{}
+	for hx := range w.manifests {
+		s[BlobsDir+"/"+hx] = hx
+	}
+	for hx := range w.blobs {
+		s[BlobsDir+"/"+hx] = hx
+	}
+	for _, rel := range []string{LayoutFile, IndexFile, ManifestFile, NeededFile, ReleasesFile, TrustedRootFile} {
+		sum, _, err := hashFile(filepath.Join(w.dir, filepath.FromSlash(rel)))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("bundle %q: %w", w.dir, err)
+		}
+		s[rel] = sum
+	}
+	return writeFile(w.dir, SumsFile, s.marshal())
+}
+
+// writeFile replaces dir/rel with data atomically.
+func writeFile(dir, rel string, data []byte) error {
+	path := filepath.Join(dir, filepath.FromSlash(rel))
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*"+partialSuffix)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func randomID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// cosignSuffixes are the tags cosign attaches to sha256-<hex>.
+var cosignSuffixes = []string{".sig", ".att", ".sbom"}
+
+// manifestRefs is the union of the fields that reference content in image
+// manifests, indexes and OCI artefact manifests.
+type manifestRefs struct {
+	ArtifactType string          `json:"artifactType"`
+	Manifests    []v1.Descriptor `json:"manifests"`
+	Config       *v1.Descriptor  `json:"config"`
+	Layers       []v1.Descriptor `json:"layers"`
+	Blobs        []v1.Descriptor `json:"blobs"`
+}
+
+func (m manifestRefs) blobs() []v1.Descriptor {
+	var out []v1.Descriptor
+	if m.Config != nil {
+		out = append(out, *m.Config)
+	}
+	out = append(out, m.Layers...)
+	return append(out, m.Blobs...)
+}
+
+// artifactType is what the referrers API reports for a manifest: its
+// artifactType, else its config's media type.
+func (m manifestRefs) artifactType() string {
+	if m.ArtifactType != "" {
+		return m.ArtifactType
+	}
+	if m.Config != nil && m.Config.MediaType != types.OCIConfigJSON && m.Config.MediaType != types.DockerConfigJSON {
+		return string(m.Config.MediaType)
+	}
+	return ""
+}

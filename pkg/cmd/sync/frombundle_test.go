@@ -1,0 +1,120 @@
+package synccmd_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/bundle"
+)
+
+func digestOf(t *testing.T, ref string) string {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := remote.Head(r)
+	if err != nil {
+		return ""
+	}
+	return d.Digest.String()
+}
+
+func TestFromBundle(t *testing.T) {
+	fx, rootFile := signedFixture(t)
+	policy := []string{"--trusted-root", rootFile, "--certificate-identity", signIdentity, "--certificate-oidc-issuer", signIssuer}
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if _, errOut, code := fx.run(t, append([]string{"sync", "--to-bundle", dir, "--allowed-source", "REG/atlanhq"}, policy...)...); code != 1 {
+		t.Fatalf("export: exit %d, stderr %q", code, errOut)
+	}
+	// Inside, the bundle stands in for the sources and latest-releases.
+	delete(fx.env, "ATLAN_URL")
+	imp := append([]string{"--from-bundle", dir, "--allowed-source", "REG/atlanhq", "--bucket", fx.bucket, "--image-map-path", mapKey,
+		"--target", "REG/mirror"}, policy...)
+
+	out, errOut, code := fx.run(t, append([]string{"diff"}, imp...)...)
+	if code != 1 || !strings.Contains(errOut, "1 needed image is not in the bundle") || !strings.Contains(out, "not in the bundle") {
+		t.Fatalf("diff --from-bundle: exit %d, stdout %q, stderr %q; want 1 and the unsigned image not in the bundle", code, out, errOut)
+	}
+
+	out, errOut, code = fx.run(t, append([]string{"sync"}, imp...)...)
+	if code != 1 || !strings.Contains(errOut, "1 needed image is not in the bundle") {
+		t.Fatalf("sync --from-bundle: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	m := fx.readMap(t)
+	if !strings.Contains(m, "/atlanhq/signed\": \"127.0.0.1:") || strings.Contains(m, "unsigned") {
+		t.Errorf("map after import:\n%s\nwant the signed image mapped, the unsigned not", m)
+	}
+	want := digestOf(t, fx.reg+"/atlanhq/signed:1")
+	if got := digestOf(t, fx.reg+"/mirror/signed:1"); got != want {
+		t.Errorf("imported digest %q, want the source's %q", got, want)
+	}
+	if digestOf(t, fx.reg+"/mirror/signed:"+strings.Replace(want, ":", "-", 1)+".sig") == "" {
+		t.Errorf("the signature did not travel with the imported image")
+	}
+	if digestOf(t, fx.reg+"/mirror/unsigned:1") != "" {
+		t.Errorf("an image the bundle lacks was pushed")
+	}
+}
+
+// An unsigned image placed in a bundle by hand is never pushed or mapped.
+func TestFromBundleRefusesUnsigned(t *testing.T) {
+	fx, rootFile := signedFixture(t)
+	policy := []string{"--trusted-root", rootFile, "--certificate-identity", signIdentity, "--certificate-oidc-issuer", signIssuer}
+	signed, unsigned := fx.reg+"/atlanhq/signed:1", fx.reg+"/atlanhq/unsigned:1"
+	dir := filepath.Join(t.TempDir(), "bundle")
+	_, err := bundle.Write(context.Background(), dir, bundle.Contents{
+		Images: []bundle.Image{{Source: signed, Digest: digestOf(t, signed), Why: []string{"file:x:1"}},
+			{Source: unsigned, Digest: digestOf(t, unsigned), Why: []string{"file:x:2"}}},
+		Needed: []bundle.Needed{{Image: signed, Why: []string{"file:x:1"}}, {Image: unsigned, Why: []string{"file:x:2"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := fx.run(t, append([]string{"sync", "--from-bundle", dir, "--allowed-source", "REG/atlanhq", "--bucket", fx.bucket,
+		"--image-map-path", mapKey, "--target", "REG/mirror"}, policy...)...)
+	if code != 1 || !strings.Contains(out, "unverified") {
+		t.Fatalf("sync --from-bundle: exit %d, stdout %q, stderr %q; want 1 and the unsigned image unverified", code, out, errOut)
+	}
+	if digestOf(t, fx.reg+"/mirror/unsigned:1") != "" || strings.Contains(fx.readMap(t), "unsigned") {
+		t.Errorf("the unsigned image was pushed or mapped")
+	}
+	if digestOf(t, fx.reg+"/mirror/signed:1") == "" {
+		t.Errorf("the signed image was not imported")
+	}
+}
+
+func TestFromBundleRefusesAFlippedByte(t *testing.T) {
+	fx, rootFile := signedFixture(t)
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if _, _, code := fx.run(t, "sync", "--to-bundle", dir, "--allowed-source", "REG/atlanhq", "--trusted-root", rootFile,
+		"--certificate-identity", signIdentity, "--certificate-oidc-issuer", signIssuer); code != 1 {
+		t.Fatal("export failed")
+	}
+	flip(t, filepath.Join(dir, bundle.IndexFile))
+	_, errOut, code := fx.run(t, "sync", "--from-bundle", dir, "--allowed-source", "REG/atlanhq", "--bucket", fx.bucket,
+		"--image-map-path", mapKey, "--target", "REG/mirror", "--trusted-root", rootFile)
+	if code != 1 || !strings.Contains(errOut, "index.json does not match its checksum in SHA256SUMS") || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("sync --from-bundle of a changed bundle: exit %d, stderr %q; want one line naming index.json", code, errOut)
+	}
+	if digestOf(t, fx.reg+"/mirror/signed:1") != "" {
+		t.Errorf("an image was pushed from a bundle that does not match its checksums")
+	}
+}
+
+func flip(t *testing.T, path string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0x20
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,118 @@
+package synccmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/spf13/pflag"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/version"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/syncer"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
+)
+
+// toBundleRefuses are the sync flags --to-bundle refuses: where images
+// go, the map and the SDR they are for are decided on the inside, at
+// import.
+var toBundleRefuses = []string{
+	"target", "bucket", "map", "image-map-path", "objectstore-component", "bucket-ca-file",
+	"prune", "prune-max", "confirm-prune", "overwrite", "release-block", "keep-path", "dry-run",
+	"config", "values", "release", "storage-namespace", "deployment-name", "release-selector",
+	"all-namespaces", "sdr-chart", "helm-driver",
+}
+
+// validateToBundle refuses, naming it, the first flag an export has no use
+// for.
+func (o *SyncOptions) validateToBundle(fs *pflag.FlagSet) error {
+	for _, name := range toBundleRefuses {
+		if fs.Changed(name) {
+			return fmt.Errorf("--%s cannot be combined with --to-bundle: a bundle holds images only; pass --%s when importing it (sync --from-bundle) inside", name, name)
+		}
+	}
+	if slices.Contains(o.From, fromHelm) {
+		return errors.New("--from helm cannot be combined with --to-bundle: export from --images-file or --atlan-url; the inside's own releases are read at import")
+	}
+	return nil
+}
+
+// runExport is sync --to-bundle: the same discovery and signature gate as
+// sync, writing a bundle instead of pushing and mapping.
+func (o *SyncOptions) runExport(ctx context.Context) error {
+	defer o.close()
+	if err := o.Complete(ctx); err != nil {
+		return err
+	}
+	o.Verify.WarnIfDisabled(o.f)
+	eo := syncer.ExportOptions{Dir: o.ToBundle, Verify: o.Verify.Enabled, VerifyOptions: o.Verify.Options(),
+		TrustedRoot: o.Verify.TrustedRoot, ToolVersion: version.Get().Version}
+	ex, err := syncer.ExportBundle(ctx, o.Config, eo)
+	if ex == nil {
+		return err
+	}
+	if perr := o.f.Print(ex, func(w io.Writer, s *ui.Styles) error { return exportTable(w, s, ex, o.Why) }); perr != nil {
+		return perr
+	}
+	if err != nil {
+		return err
+	}
+	if n := ex.Left(); n > 0 {
+		return fmt.Errorf("%s not in the bundle (see %s); the others were written to %q", count(n, "needed image is", "needed images are"), o.see("STATE", "state"), o.ToBundle)
+	}
+	return nil
+}
+
+func exportTable(w io.Writer, s *ui.Styles, ex *syncer.Export, why bool) error {
+	head := []string{"IMAGE", "DIGEST", "STATE", "DETAIL"}
+	if why {
+		head = append(head, "WHY")
+	}
+	rows := make([][]string, len(ex.Images))
+	for i, r := range ex.Images {
+		detail := r.Reason
+		if r.Signer != nil {
+			detail = "signed by " + r.Signer.Identity
+		}
+		rows[i] = []string{r.Source, r.Digest, r.State, detail}
+		if why {
+			rows[i] = append(rows[i], fmt.Sprint(r.Why))
+		}
+	}
+	if err := s.Table(w, head, rows, func(row, col int) lipgloss.Style {
+		if col != 2 {
+			return s.Plain
+		}
+		switch ex.Images[row].State {
+		case syncer.Exported:
+			return s.OK
+		case syncer.Left:
+			return s.Faint
+		}
+		return s.Bad
+	}); err != nil {
+		return err
+	}
+	if st := ex.Stats; st != nil {
+		_, err := fmt.Fprintf(w, "\nbundle %s: %d images, %d signatures and referrers, %d blobs (%s); fetched %d (%s), kept %d already there\n",
+			ex.Dir, st.Images, st.Attached, st.Blobs, bytesOf(st.Bytes), st.Fetched, bytesOf(st.FetchedBytes), st.Kept)
+		return err
+	}
+	return nil
+}
+
+// bytesOf reads a byte count in binary units.
+func bytesOf(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,138 @@
+package verifycmd
+
+import (
+	"context"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/sigtest"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/bundle"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+)
+
+func TestRunBundle(t *testing.T) {
+	noCredentials(t)
+	const (
+		identity = "https://github.com/atlanhq/app/.github/workflows/release.yaml@refs/heads/main"
+		issuer   = "https://token.actions.githubusercontent.com"
+	)
+	s := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
+	host := strings.TrimPrefix(s.URL, "http://")
+	signer, err := sigtest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := pushImage(t, host+"/atlanhq/signed:1.0")
+	if err := signer.SignClassic(signed, identity, issuer, sigtest.Payload(signed)); err != nil {
+		t.Fatal(err)
+	}
+	unsigned := pushImage(t, host+"/atlanhq/unsigned:1.0")
+	root, err := signer.TrustedRootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootFile := filepath.Join(t.TempDir(), "trusted_root.json")
+	if err := os.WriteFile(rootFile, root, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	write := func(images ...bundle.Image) string {
+		dir := filepath.Join(t.TempDir(), "bundle")
+		if _, err := bundle.Write(context.Background(), dir, bundle.Contents{Images: images, TrustedRoot: root}); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	good := write(bundle.Image{Source: host + "/atlanhq/signed:1.0", Digest: signed.DigestStr()})
+	// An unsigned image, placed in a bundle as an export would place it.
+	mixed := write(bundle.Image{Source: host + "/atlanhq/signed:1.0", Digest: signed.DigestStr()},
+		bundle.Image{Source: host + "/atlanhq/unsigned:1.0", Digest: unsigned.DigestStr()})
+	flipped := write(bundle.Image{Source: host + "/atlanhq/signed:1.0", Digest: signed.DigestStr()})
+	p := filepath.Join(flipped, bundle.BlobsDir, strings.TrimPrefix(signed.DigestStr(), "sha256:"))
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[10] ^= 1
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Everything below reads the bundles only.
+	s.Close()
+
+	policy := []string{"--certificate-identity", identity, "--certificate-oidc-issuer", issuer}
+	tests := []struct {
+		name       string
+		args       []string
+		out, warn  []string
+		err        string
+		noWarnings bool
+	}{
+		{name: "given root", args: []string{"--bundle", good, "--trusted-root", rootFile},
+			out: []string{"checksums ok, 1 images", "trusted root: " + rootFile, "atlanhq/signed:1.0", "verified", identity}, noWarnings: true},
+		{name: "the bundle's own root", args: []string{"--bundle", good},
+			out:  []string{"trusted root: the bundle's own (" + filepath.Join(good, bundle.TrustedRootFile) + "), untrusted", "verified"},
+			warn: []string{"not trusted: pass --trusted-root FILE"}},
+		{name: "an unsigned image", args: []string{"--bundle", mixed, "--trusted-root", rootFile},
+			out: []string{"unverified: no signature"}, err: "1 of 2 images in bundle"},
+		{name: "a flipped byte", args: []string{"--bundle", flipped, "--trusted-root", rootFile},
+			err: "blobs/sha256/" + strings.TrimPrefix(signed.DigestStr(), "sha256:") + " does not match its checksum in SHA256SUMS"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, out, errOut := factory.NewTest(nil)
+			o, err := parse(f, append(tc.args, policy...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = o.Run(t.Context())
+			switch {
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Fatalf("verify %q: error %v, want %q", tc.args, err, tc.err)
+			case tc.err == "" && err != nil:
+				t.Fatalf("verify %q: %v", tc.args, err)
+			}
+			for _, w := range tc.out {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("verify %q printed\n%s\nwant %q in it", tc.args, out, w)
+				}
+			}
+			for _, w := range tc.warn {
+				if !strings.Contains(errOut.String(), w) {
+					t.Errorf("verify %q warned\n%s\nwant %q in it", tc.args, errOut, w)
+				}
+			}
+			if tc.noWarnings && errOut.Len() > 0 {
+				t.Errorf("verify %q warned %q, want nothing", tc.args, errOut)
+			}
+		})
+	}
+}
+
+func TestBundleFlags(t *testing.T) {
+	noCredentials(t)
+	tests := []struct {
+		args []string
+		err  string
+	}{
+		{args: []string{"--bundle", "dir", "atlanhq/app:1.0"}, err: "--bundle checks every image the bundle holds: pass no IMAGE"},
+		{args: []string{"--bundle", "dir", "--registry-mirror", "docker.io=m:5000"}, err: "--registry-mirror cannot be combined with --bundle"},
+		{args: []string{"--bundle", "dir"}},
+	}
+	for _, tc := range tests {
+		f, _, _ := factory.NewTest(nil)
+		o, err := parse(f, tc.args...)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("verify %q: error %v, want %q", tc.args, err, tc.err)
+		case tc.err == "" && (err != nil || o.Bundle != "dir"):
+			t.Errorf("verify %q: %v, bundle %q; want bundle \"dir\"", tc.args, err, o.Bundle)
+		}
+	}
+}

@@ -1,0 +1,163 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/bundle"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror/verify"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/plan"
+)
+
+// BundleSource is a bundle, checked against its SHA256SUMS, whose images
+// are served to the copy engine in place of the source registries.
+type BundleSource struct {
+	*bundle.Bundle
+	srv *bundle.Server
+}
+
+// OpenBundle checks the bundle in dir (every file against SHA256SUMS, none
+// missing or extra) and serves its images on the loopback interface.
+func OpenBundle(ctx context.Context, dir string) (*BundleSource, error) {
+	b, err := bundle.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := b.Serve(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("serving bundle %q: %w", dir, err)
+	}
+	return &BundleSource{Bundle: b, srv: srv}, nil
+}
+
+// Registry is the copy engine option that reads every source the bundle
+// names from the bundle: its registries become mirrors of the sources.
+func (s *BundleSource) Registry() mirror.Option { return mirror.WithMirrors(s.srv.Mirrors()) }
+
+// Close stops serving the bundle.
+func (s *BundleSource) Close() error { return s.srv.Close() }
+
+// TrustedRoot decides the trusted root a bundle's signatures are checked
+// with: given (a file the operator chose) when not empty, else the
+// bundle's own, which came on the same media as the images — own says so.
+// Neither, when the bundle has none: the verifier's default applies.
+func (s *BundleSource) TrustedRoot(given string) (path string, own bool) {
+	if given != "" {
+		return given, false
+	}
+	if p, ok := s.TrustedRootPath(); ok {
+		return p, true
+	}
+	return "", false
+}
+
+// NotInBundle is the reason of a needed image an imported bundle lacks.
+const NotInBundle = "not in the bundle"
+
+// markNotInBundle makes every needed image the bundle does not hold
+// missing, with the reason: nothing can be copied for it.
+func (r *Run) markNotInBundle() {
+	if r.cfg.Bundle == nil {
+		return
+	}
+	for i := range r.Plan.Images {
+		it := &r.Plan.Images[i]
+		if it.State == plan.Skipped {
+			continue
+		}
+		if _, ok := r.cfg.Bundle.Lookup(it.Source); ok {
+			continue
+		}
+		it.State, it.Reason, it.Error, it.Digest = plan.Missing, NotInBundle, "", ""
+	}
+	r.Plan.Recount()
+}
+
+// NotInBundle counts the needed images the imported bundle lacks.
+func (r *Run) NotInBundle() int {
+	n := 0
+	for _, it := range r.Plan.Images {
+		if notInBundle(it) {
+			n++
+		}
+	}
+	return n
+}
+
+func notInBundle(it plan.Item) bool { return it.State == plan.Missing && it.Reason == NotInBundle }
+
+// Needs is the bundle's needed set, for the bundle origin.
+func (s *BundleSource) Needs() *inventory.BundleNeeds {
+	out := &inventory.BundleNeeds{Dir: s.Dir()}
+	if r := s.Releases(); r != nil {
+		out.Releases = r.Response
+	}
+	for _, n := range s.Needed() {
+		out.Items = append(out.Items, inventory.Item{Image: n.Image, Why: n.Why})
+	}
+	return out
+}
+
+// Verdict is one bundle image's signature, checked again from the
+// bundle's own artefacts.
+type Verdict struct {
+	Source   string `json:"source"`
+	Digest   string `json:"digest"`
+	Verified bool   `json:"verified"`
+	Identity string `json:"identity,omitempty"`
+	Issuer   string `json:"issuer,omitempty"`
+	Layout   string `json:"layout,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Detail   string `json:"detail,omitempty"`
+}
+
+// VerifyBundle checks the signature of every image the bundle holds,
+// reading the signatures from the bundle through c (a copier built with
+// s.Registry()), and pushes nothing. A refused image is a verdict; the
+// error is for a verifier that cannot be built or a bundle that cannot be
+// read.
+func VerifyBundle(ctx context.Context, s *BundleSource, c *mirror.Copier, opts ...verify.Option) ([]Verdict, string, error) {
+	images := s.Manifest().Images
+	out := make([]Verdict, len(images))
+	var v *verify.Verifier
+	for i, img := range images {
+		out[i] = Verdict{Source: img.Source, Digest: img.Digest}
+		ref, err := name.ParseReference(img.Source)
+		if err != nil {
+			return nil, "", fmt.Errorf("bundle %q: image %q: %w", s.Dir(), img.Source, err)
+		}
+		pull, ropts, err := c.SourceRemote(ref.Context().String() + "@" + img.Digest)
+		if err != nil {
+			return nil, "", err
+		}
+		if v == nil {
+			if v, err = verify.New(ctx, append(opts, verify.WithRemoteOptions(ropts...))...); err != nil {
+				return nil, "", err
+			}
+		}
+		d, ok := pull.(name.Digest)
+		if !ok {
+			return nil, "", fmt.Errorf("bundle %q: image %q has no digest", s.Dir(), img.Source)
+		}
+		res, err := v.Verify(ctx, d)
+		var f *verify.Failure
+		switch {
+		case errors.As(err, &f):
+			out[i].Reason, out[i].Detail = string(f.Reason), f.Detail
+		case err != nil:
+			return nil, "", err
+		default:
+			out[i].Verified, out[i].Identity, out[i].Issuer, out[i].Layout = true, res.Identity, res.Issuer, res.Layout
+		}
+	}
+	policy := ""
+	if v != nil {
+		policy = v.Policy()
+	}
+	return out, policy, nil
+}

@@ -1,0 +1,126 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/sigtest"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/testenv"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror/verify"
+)
+
+// TestBundle crosses an air gap with the built binary: on the connected
+// side a Distribution registry $SRC holds $SRC/atlanhq/{good,bundled,
+// unsigned}:1.0 (two platforms; good signed in the classic tag layout,
+// bundled as a Sigstore bundle referrer, by an offline Sigstore whose
+// trusted_root.json is in the work directory), and a latest-releases
+// server at $ATLAN_URL announces all three. `stop-connected` stops both;
+// the inside has only $DST, an empty Distribution registry, and a file://
+// bucket. `[!] image-exists REF` checks a registry; `flip FILE` changes
+// one byte of a file.
+func TestBundle(t *testing.T) {
+	bin := testenv.Path(t, "SDR_MIRROR_REGISTRY_BIN")
+	p := params("bundle")
+	setup := p.Setup
+	p.Setup = func(env *testscript.Env) error {
+		if err := setup(env); err != nil {
+			return err
+		}
+		var hosts []string
+		for _, dir := range []string{".registry-src", ".registry-dst"} {
+			host, pid, err := testenv.StartRegistry(bin, filepath.Join(env.WorkDir, dir))
+			if err != nil {
+				return err
+			}
+			env.Defer(func() { testenv.StopRegistry(pid) })
+			hosts = append(hosts, host)
+			if dir == ".registry-src" {
+				env.Setenv("SRC_PID", strconv.Itoa(pid))
+			}
+		}
+		src := hosts[0]
+		env.Setenv("SRC", src)
+		env.Setenv("DST", hosts[1])
+		atlan := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, strings.ReplaceAll(`{"releases":[
+  {"app_id":"1","app_name":"good","version":"1.0","version_id":"v1","image":"SRC/atlanhq/good:1.0"},
+  {"app_id":"2","app_name":"bundled","version":"1.0","version_id":"v2","image":"SRC/atlanhq/bundled:1.0"},
+  {"app_id":"3","app_name":"unsigned","version":"1.0","version_id":"v3","image":"SRC/atlanhq/unsigned:1.0"}]}`, "SRC", src))
+		}))
+		env.Defer(atlan.Close)
+		env.Values["atlan"] = atlan
+		env.Setenv("ATLAN_URL", atlan.URL)
+		return signBundleImages(env, src)
+	}
+	p.Cmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"image-exists": imageExists,
+		"flip": func(ts *testscript.TestScript, _ bool, args []string) {
+			data := []byte(ts.ReadFile(args[0]))
+			data[len(data)/2] ^= 0x20
+			ts.Check(os.WriteFile(ts.MkAbs(args[0]), data, 0o600))
+		},
+		"stop-connected": func(ts *testscript.TestScript, _ bool, _ []string) {
+			pid, err := strconv.Atoi(ts.Getenv("SRC_PID"))
+			ts.Check(err)
+			testenv.StopRegistry(pid)
+			ts.Value("atlan").(*httptest.Server).Close()
+		},
+	}
+	testscript.Run(t, p)
+}
+
+func signBundleImages(env *testscript.Env, src string) error {
+	s, err := sigtest.New()
+	if err != nil {
+		return err
+	}
+	root, err := s.TrustedRootJSON()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(env.WorkDir, "trusted_root.json"), root, 0o600); err != nil {
+		return err
+	}
+	for _, n := range []string{"good", "bundled", "unsigned"} {
+		idx, err := random.Index(64<<10, 2, 2)
+		if err != nil {
+			return err
+		}
+		tag, err := name.NewTag(src + "/atlanhq/" + n + ":1.0")
+		if err != nil {
+			return err
+		}
+		if err := remote.WriteIndex(tag, idx); err != nil {
+			return fmt.Errorf("seeding %s: %w", tag, err)
+		}
+		d, err := idx.Digest()
+		if err != nil {
+			return err
+		}
+		env.Setenv(strings.ToUpper(n)+"_DIGEST", d.String())
+		ref := tag.Context().Digest(d.String())
+		switch n {
+		case "good":
+			err = s.SignClassic(ref, verify.DefaultIdentity, verify.DefaultIssuer, sigtest.Payload(ref))
+		case "bundled":
+			err = s.SignReferrer(ref, verify.DefaultIdentity, verify.DefaultIssuer)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
