@@ -23,6 +23,7 @@ var toBundleRefuses = []string{
 	"prune", "prune-max", "confirm-prune", "overwrite", "release-block", "keep-path", "dry-run",
 	"config", "values", "release", "storage-namespace", "deployment-name", "release-selector",
 	"all-namespaces", "sdr-chart", "helm-driver",
+	"create-repositories", "ecr-tag-mutability", "ecr-scan-on-push",
 }
 
 // validateToBundle refuses, naming it, the first flag an export has no use

@@ -108,7 +108,7 @@ func TestToBundle(t *testing.T) {
 
 func TestToBundleRefuses(t *testing.T) {
 	for _, flag := range [][]string{{"--target", "registry.example.com/atlan"}, {"--bucket", "mem://"}, {"--map", "m.yaml"},
-		{"--image-map-path", "sdr/image-map.yaml"}, {"--prune"}, {"--overwrite"}, {"--dry-run"}, {"--config", "c.yaml"}} {
+		{"--image-map-path", "sdr/image-map.yaml"}, {"--prune"}, {"--overwrite"}, {"--dry-run"}, {"--config", "c.yaml"}, {"--create-repositories"}} {
 		t.Run(flag[0], func(t *testing.T) {
 			called := false
 			cmd := synccmd.NewCmdSync(newFactory(), func(*synccmd.SyncOptions) error { called = true; return nil })
