@@ -6,19 +6,20 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror/verify"
 )
 
-// gateOptions are the signature policy of the gate. Importing a bundle
-// with neither --trusted-root nor --key, the bundle's own trusted root is
-// used, and said to be untrusted: it crossed the gap with the images.
-func (o *Options) gateOptions() []verify.Option {
+// gateOptions are the signature policy of the gate. Importing a bundle,
+// the trusted root must come from outside it (--trusted-root) or the
+// signatures be checked against a key (--key): the bundle's own
+// trusted_root.json crossed the gap with the images, so it cannot vouch
+// for them, and a run that would rely on it is refused before any push.
+func (o *Options) gateOptions() ([]verify.Option, error) {
 	opts := o.Verify.Options()
-	if o.bundle == nil || o.Verify.Key != "" || o.Verify.TrustedRoot != "" {
-		return opts
+	if o.bundle == nil || !o.Verify.Enabled || o.Verify.Key != "" || o.Verify.TrustedRoot != "" {
+		return opts, nil
 	}
 	if path, own := o.bundle.TrustedRoot(""); own {
-		o.f.Warnf("verifying with the bundle's own trusted root %s, which crossed the gap with the images and is not trusted: pass --trusted-root FILE obtained separately", path)
-		opts = append(opts, verify.WithTrustedRootFile(path))
+		return nil, fmt.Errorf("--from-bundle %q: pass --trusted-root FILE obtained apart from the bundle (or --key): the bundle's own trusted root %s crossed the gap with the images and cannot vouch for them", o.FromBundle, path)
 	}
-	return opts
+	return opts, nil
 }
 
 // notInBundleError fails a run whose needed images the bundle lacks.

@@ -118,3 +118,26 @@ func flip(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// TestFromBundleRefusesItsOwnRoot: an import that would verify with the
+// trusted root the bundle carries is refused before any push, naming
+// --trusted-root; the bundle's root crossed the gap with the images.
+func TestFromBundleRefusesItsOwnRoot(t *testing.T) {
+	fx, rootFile := signedFixture(t)
+	policy := []string{"--certificate-identity", signIdentity, "--certificate-oidc-issuer", signIssuer}
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if _, errOut, code := fx.run(t, append([]string{"sync", "--to-bundle", dir, "--allowed-source", "REG/atlanhq", "--trusted-root", rootFile}, policy...)...); code != 1 {
+		t.Fatalf("export: exit %d, stderr %q", code, errOut)
+	}
+	delete(fx.env, "ATLAN_URL")
+	fx.writeMap(t, "images: {}\n")
+	before := fx.readMap(t)
+	out, errOut, code := fx.run(t, append([]string{"sync", "--from-bundle", dir, "--allowed-source", "REG/atlanhq", "--bucket", fx.bucket,
+		"--image-map-path", mapKey, "--target", "REG/mirror"}, policy...)...)
+	if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "pass --trusted-root FILE obtained apart from the bundle") {
+		t.Fatalf("sync --from-bundle without --trusted-root: exit %d, stdout %q, stderr %q; want one line naming --trusted-root", code, out, errOut)
+	}
+	if digestOf(t, fx.reg+"/mirror/signed:1") != "" || fx.readMap(t) != before {
+		t.Errorf("an import that verified nothing pushed or mapped")
+	}
+}

@@ -138,7 +138,11 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	}
 	p := run.Plan
 	o.Verify.WarnIfDisabled(o.f)
-	g, err := run.Gate(ctx, o.Verify.Enabled, o.gateOptions()...)
+	gopts, err := o.gateOptions()
+	if err != nil {
+		return err
+	}
+	g, err := run.Gate(ctx, o.Verify.Enabled, gopts...)
 	if err != nil {
 		return err
 	}
