@@ -1,6 +1,8 @@
 package bundle
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +16,10 @@ import (
 
 // Bundle is a bundle whose every file was checked against SHA256SUMS.
 type Bundle struct {
-	dir      string
+	dir string
+	// digest is the digest of SHA256SUMS, which names every file and its
+	// digest: the bundle's own.
+	digest   string
 	sums     sums
 	manifest Manifest
 	needed   []Needed
@@ -63,7 +68,7 @@ func Open(dir string, opts ...Option) (*Bundle, error) {
 	if err := s.check(dir, o.concurrency); err != nil {
 		return nil, err
 	}
-	b := &Bundle{dir: dir, sums: s, mediaTypes: map[v1.Hash]types.MediaType{}, repos: map[string]*repoContent{}}
+	b := &Bundle{dir: dir, digest: digestOf(data), sums: s, mediaTypes: map[v1.Hash]types.MediaType{}, repos: map[string]*repoContent{}}
 	var layout struct {
 		Version string `json:"imageLayoutVersion"`
 	}
@@ -191,6 +196,15 @@ func (b *Bundle) blobPath(d v1.Hash) string { return blobPath(b.dir, d) }
 
 // Dir is where the bundle is.
 func (b *Bundle) Dir() string { return b.dir }
+
+// Digest is the bundle's digest, sha256:<hex> of its SHA256SUMS, which
+// names every file and its digest.
+func (b *Bundle) Digest() string { return b.digest }
+
+func digestOf(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
 
 // Manifest is the bundle's sdr-mirror/bundle.json.
 func (b *Bundle) Manifest() Manifest { return b.manifest }

@@ -29,6 +29,16 @@ type LockEntry struct {
 	Signer      *Signer   `json:"signer,omitempty"`
 	Time        time.Time `json:"time"`
 	Why         []string  `json:"why,omitempty"`
+	// Bundle is the air-gap bundle the image was imported from; nil when
+	// it was copied from its source registry.
+	Bundle *LockBundle `json:"bundle,omitempty"`
+}
+
+// LockBundle names an air-gap bundle (docs/bundle.md): its id, and the
+// digest of its SHA256SUMS, which covers every file of it.
+type LockBundle struct {
+	ID     string `json:"id"`
+	Digest string `json:"digest"`
 }
 
 // Signer is the verified identity of an image's signature.

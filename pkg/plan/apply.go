@@ -47,6 +47,9 @@ type Apply struct {
 	BeforePrune func(remove []StaleEntry)
 	// DryRun verifies but copies and writes nothing.
 	DryRun bool
+	// Bundle, when set, is the air-gap bundle the images are imported
+	// from; the lock file records it with each entry.
+	Bundle *imagemap.LockBundle
 	// Repositories, when set, creates the destination repositories of the
 	// images to copy before the copy, for registries that refuse a push
 	// into one that does not exist (ECR).
@@ -335,7 +338,7 @@ func (a Apply) writeLock(ctx context.Context, p *Plan) error {
 	}
 	_, err := store.UpdateLock(ctx, a.Lock, func(l *imagemap.Lock) error {
 		for _, it := range done {
-			l.Put(imagemap.LockEntry{Source: it.Source, Destination: it.Resolved, Digest: it.Digest, Signer: it.Signer, Time: t, Why: it.Why})
+			l.Put(imagemap.LockEntry{Source: it.Source, Destination: it.Resolved, Digest: it.Digest, Signer: it.Signer, Time: t, Why: it.Why, Bundle: a.Bundle})
 		}
 		return nil
 	})

@@ -80,6 +80,9 @@ func (r *Run) Apply(ctx context.Context, a Apply) (*plan.Outcome, error) {
 	pa := plan.Apply{Gate: a.Gate, Copier: r.copier, Map: r.cfg.Map, Overwrite: r.cfg.Overwrite, Prune: a.Prune,
 		DryRun: a.DryRun, Concurrency: r.cfg.Concurrency, ConfirmPrune: a.ConfirmPrune, PruneMax: a.PruneMax,
 		BeforePrune: a.BeforePrune, Repositories: a.Repositories}
+	if b := r.cfg.Bundle; b != nil {
+		pa.Bundle = &imagemap.LockBundle{ID: b.Manifest().ID, Digest: b.Digest()}
+	}
 	if r.cfg.Map != nil {
 		pa.Lock = r.cfg.Map.Sibling(imagemap.LockKey(r.cfg.MapKey))
 		pa.Release = r.blockDecider(a.Block)

@@ -2,6 +2,8 @@ package synccmd_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/bundle"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 )
 
 func digestOf(t *testing.T, ref string) string {
@@ -60,6 +63,29 @@ func TestFromBundle(t *testing.T) {
 	}
 	if digestOf(t, fx.reg+"/mirror/unsigned:1") != "" {
 		t.Errorf("an image the bundle lacks was pushed")
+	}
+	// The lock entry names the bundle: its id and the digest of its
+	// SHA256SUMS.
+	sums, err := os.ReadFile(filepath.Join(dir, bundle.SumsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bundle.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockData, err := os.ReadFile(filepath.Join(fx.dir, imagemap.LockKey(mapKey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := imagemap.ParseLock(lockData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(sums)
+	wantBundle := imagemap.LockBundle{ID: b.Manifest().ID, Digest: "sha256:" + hex.EncodeToString(sum[:])}
+	if len(lock.Entries) != 1 || lock.Entries[0].Bundle == nil || *lock.Entries[0].Bundle != wantBundle || wantBundle.ID == "" {
+		t.Errorf("lock entries %+v, want one naming bundle %+v", lock.Entries, wantBundle)
 	}
 }
 
