@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -472,4 +473,51 @@ func copyDir(t *testing.T, from string) string {
 		t.Fatal(err)
 	}
 	return to
+}
+
+// TestWriteProgress: Write announces the blobs and bytes it will fetch,
+// then reports every byte and every blob of them; a rerun on a complete
+// bundle announces nothing to fetch.
+func TestWriteProgress(t *testing.T) {
+	ctx := context.Background()
+	src := newSource(t)
+	a := src.push(t, "atlanhq/a")
+	src.signClassic(t, a)
+	c := Contents{Images: []Image{{Source: tagOf(a), Digest: a.DigestStr()}}}
+	dir := t.TempDir()
+	var (
+		mu     sync.Mutex
+		starts []Progress
+		bytes  int64
+		blobs  int
+	)
+	record := WithProgress(func(p Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case p.Start:
+			starts = append(starts, p)
+		case p.Blobs > 0:
+			blobs += p.Blobs
+		default:
+			bytes += p.Bytes
+		}
+	})
+	st, err := Write(ctx, dir, c, record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(starts) != 1 || starts[0].Blobs != st.Fetched || starts[0].Bytes != st.FetchedBytes || st.Fetched == 0 {
+		t.Fatalf("announced %+v, want one announcement of the %d blobs (%d bytes) fetched", starts, st.Fetched, st.FetchedBytes)
+	}
+	if blobs != st.Fetched || bytes != st.FetchedBytes {
+		t.Errorf("reported %d blobs and %d bytes, want %d and %d", blobs, bytes, st.Fetched, st.FetchedBytes)
+	}
+	starts, blobs, bytes = nil, 0, 0
+	if _, err := Write(ctx, dir, c, record); err != nil {
+		t.Fatal(err)
+	}
+	if len(starts) != 1 || starts[0].Blobs != 0 || starts[0].Bytes != 0 || blobs != 0 || bytes != 0 {
+		t.Errorf("rerun announced %+v and reported %d blobs, %d bytes; want nothing to fetch", starts, blobs, bytes)
+	}
 }

@@ -19,6 +19,28 @@ type options struct {
 	now         func() time.Time
 	freeSpace   func(dir string) (uint64, bool, error)
 	newID       func() string
+	progress    func(Progress)
+}
+
+// Progress is what Write reports while it fetches: once, the blobs and
+// bytes still to fetch (Blobs, Bytes); then the bytes of each blob as they
+// arrive (Bytes), and each blob once written (Blobs 1).
+type Progress struct {
+	Start bool
+	Blobs int
+	Bytes int64
+}
+
+// WithProgress has Write report its fetching to fn, which may be called
+// from several goroutines at once.
+func WithProgress(fn func(Progress)) Option {
+	return func(o *options) error { o.progress = fn; return nil }
+}
+
+func (o *options) report(p Progress) {
+	if o.progress != nil {
+		o.progress(p)
+	}
 }
 
 // Option configures Write.

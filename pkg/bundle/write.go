@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -117,6 +118,7 @@ func Write(ctx context.Context, dir string, c Contents, opts ...Option) (*Stats,
 	if err := w.checkSpace(need); err != nil {
 		return nil, err
 	}
+	o.report(Progress{Start: true, Blobs: len(missing), Bytes: need})
 
 	var mu sync.Mutex
 	err = forEach(missing, o.concurrency, func(hx string) error {
@@ -124,6 +126,7 @@ func Write(ctx context.Context, dir string, c Contents, opts ...Option) (*Stats,
 		if err != nil {
 			return err
 		}
+		o.report(Progress{Blobs: 1})
 		mu.Lock()
 		st.Fetched++
 		st.FetchedBytes += n
@@ -393,7 +396,7 @@ func (w *writer) checkSpace(need int64) error {
 func (w *writer) fetch(ctx context.Context, hx string) (int64, error) {
 	if m, ok := w.manifests[hx]; ok {
 		d := v1.Hash{Algorithm: "sha256", Hex: hx}
-		return int64(len(m.raw)), writeBlob(w.dir, d, int64(len(m.raw)), strings.NewReader(string(m.raw)))
+		return int64(len(m.raw)), writeBlob(w.dir, d, int64(len(m.raw)), w.counted(strings.NewReader(string(m.raw))))
 	}
 	b := w.blobs[hx]
 	p := w.pullers[b.repo.Registry.String()]
@@ -407,10 +410,31 @@ func (w *writer) fetch(ctx context.Context, hx string) (int64, error) {
 		return 0, fmt.Errorf("reading blob %s: %w", ref, err)
 	}
 	defer rc.Close()
-	if err := writeBlob(w.dir, b.desc.Digest, b.desc.Size, rc); err != nil {
+	if err := writeBlob(w.dir, b.desc.Digest, b.desc.Size, w.counted(rc)); err != nil {
 		return 0, fmt.Errorf("%s: %w", ref, err)
 	}
 	return b.desc.Size, nil
+}
+
+// counted reports the bytes read from r as progress.
+func (w *writer) counted(r io.Reader) io.Reader {
+	if w.o.progress == nil {
+		return r
+	}
+	return &countingReader{r: r, report: w.o.report}
+}
+
+type countingReader struct {
+	r      io.Reader
+	report func(Progress)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.report(Progress{Bytes: int64(n)})
+	}
+	return n, err
 }
 
 // writeMeta writes oci-layout, index.json and the sdr-mirror/ folder.

@@ -63,6 +63,8 @@ type ExportOptions struct {
 	// with; it is copied into the bundle.
 	TrustedRoot string
 	ToolVersion string
+	// Progress is told how the fetching of blobs goes.
+	Progress func(bundle.Progress)
 }
 
 // ExportBundle reads the needed images from cfg's origins, as Plan does,
@@ -143,7 +145,7 @@ func ExportBundle(ctx context.Context, cfg Config, eo ExportOptions) (*Export, e
 	if len(c.Images) == 0 {
 		return out, fmt.Errorf("no image to export to %q: none of the %d needed images passed", eo.Dir, len(items))
 	}
-	out.Stats, err = bundle.Write(ctx, eo.Dir, c, bundle.WithRemote(r.copier.SourceRemote), bundle.WithConcurrency(max(cfg.Concurrency, 1)))
+	out.Stats, err = bundle.Write(ctx, eo.Dir, c, bundle.WithRemote(r.copier.SourceRemote), bundle.WithConcurrency(max(cfg.Concurrency, 1)), bundle.WithProgress(eo.Progress))
 	if err != nil {
 		return out, err
 	}

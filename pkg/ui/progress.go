@@ -26,6 +26,7 @@ type Progress struct {
 	s     *Styles
 	tty   bool
 	items int
+	unit  string
 
 	mu       sync.Mutex
 	total    int64
@@ -38,7 +39,24 @@ type Progress struct {
 
 // NewProgress returns a display for items things on w.
 func NewProgress(w io.Writer, s *Styles, tty bool, items int) *Progress {
-	return &Progress{w: w, s: s, tty: tty, items: items, start: time.Now()}
+	return &Progress{w: w, s: s, tty: tty, items: items, unit: "images", start: time.Now()}
+}
+
+// SetItems sets the number of items expected and what they are
+// ("blobs"), for a display that learns them late.
+func (p *Progress) SetItems(items int, unit string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.items, p.unit = items, unit
+	p.draw(true)
+}
+
+// Tick counts one finished item without printing a line for it.
+func (p *Progress) Tick() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.finished++
+	p.draw(false)
 }
 
 // AddTotal grows the number of bytes expected.
@@ -101,7 +119,7 @@ func (p *Progress) draw(force bool) {
 	}
 	fill := int(frac * barWidth)
 	bar := p.s.OK.Render(strings.Repeat("█", fill)) + p.s.Faint.Render(strings.Repeat("░", barWidth-fill))
-	fmt.Fprintf(p.w, "\r\033[K%s %d/%d images  %s/%s  %s", bar, p.finished, p.items,
+	fmt.Fprintf(p.w, "\r\033[K%s %d/%d %s  %s/%s  %s", bar, p.finished, p.items, p.unit,
 		Bytes(p.done), Bytes(p.total), time.Since(p.start).Round(time.Second))
 	p.drawn = true
 }

@@ -31,6 +31,32 @@ func TestProgressTTY(t *testing.T) {
 	}
 }
 
+// TestProgressBlobs: a display that learns its items late counts them
+// without a line each, on a terminal and off one.
+func TestProgressBlobs(t *testing.T) {
+	var tty bytes.Buffer
+	p := NewProgress(&tty, NewStyles(&tty, false), true, 0)
+	p.SetItems(3, "blobs")
+	p.AddTotal(3_000)
+	p.Advance(3_000)
+	for range 3 {
+		p.Tick()
+	}
+	p.SetItems(3, "blobs")
+	p.Close()
+	if out := tty.String(); !strings.Contains(out, "3/3 blobs") || strings.Contains(out, "images") || strings.Contains(out, "\n") {
+		t.Errorf("progress on a terminal = %q, want 3/3 blobs and no line per blob", out)
+	}
+	var plain bytes.Buffer
+	p = NewProgress(&plain, NewStyles(&plain, false), false, 0)
+	p.SetItems(1, "blobs")
+	p.Tick()
+	p.Close()
+	if plain.Len() != 0 {
+		t.Errorf("progress off a terminal = %q, want nothing", plain.String())
+	}
+}
+
 func TestBytes(t *testing.T) {
 	for _, tc := range []struct {
 		n    int64

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/pflag"
 
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/bundle"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/version"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/syncer"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
@@ -48,9 +49,13 @@ func (o *SyncOptions) runExport(ctx context.Context) error {
 		return err
 	}
 	o.Verify.WarnIfDisabled(o.f)
+	es := o.f.ErrStyles()
+	progress := ui.NewProgress(o.f.IO.ErrOut, es, ui.IsTerminal(o.f.IO.ErrOut), 0)
 	eo := syncer.ExportOptions{Dir: o.ToBundle, Verify: o.Verify.Enabled, VerifyOptions: o.Verify.Options(),
-		TrustedRoot: o.Verify.TrustedRoot, ToolVersion: version.Get().Version}
+		TrustedRoot: o.Verify.TrustedRoot, ToolVersion: version.Get().Version,
+		Progress: func(p bundle.Progress) { renderExport(progress, p) }}
 	ex, err := syncer.ExportBundle(ctx, o.Config, eo)
+	progress.Close()
 	if ex == nil {
 		return err
 	}
@@ -64,6 +69,20 @@ func (o *SyncOptions) runExport(ctx context.Context) error {
 		return fmt.Errorf("%s not in the bundle (see %s); the others were written to %q", count(n, "needed image is", "needed images are"), o.see("STATE", "state"), o.ToBundle)
 	}
 	return nil
+}
+
+// renderExport draws an export's fetching: a bar of bytes and blobs on a
+// terminal, nothing elsewhere (the table says what was written).
+func renderExport(p *ui.Progress, e bundle.Progress) {
+	switch {
+	case e.Start:
+		p.SetItems(e.Blobs, "blobs")
+		p.AddTotal(e.Bytes)
+	case e.Blobs > 0:
+		p.Tick()
+	default:
+		p.Advance(e.Bytes)
+	}
 }
 
 func exportTable(w io.Writer, s *ui.Styles, ex *syncer.Export, why bool) error {
