@@ -55,7 +55,6 @@ func (o *Options) runBundle(ctx context.Context) error {
 			if own {
 				r.TrustedRoot.Source, r.TrustedRoot.Trusted = "bundle", false
 				opts = append(opts, verify.WithTrustedRootFile(path))
-				o.f.Warnf("verifying with the bundle's own trusted root %s, which crossed the gap with the images and is not trusted: pass --trusted-root FILE obtained separately", path)
 			}
 		}
 	}
@@ -102,6 +101,9 @@ func (o *Options) runBundle(ctx context.Context) error {
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d images in bundle %q failed signature verification (%s)", failed, len(verdicts), o.Bundle, policy)
+	}
+	if tr := r.TrustedRoot; tr != nil && !tr.Trusted {
+		return fmt.Errorf("bundle %q: the signatures check out only against the bundle's own trusted root, which crossed the gap with the images and proves nothing about who signed them; pass --trusted-root FILE obtained apart from the bundle", o.Bundle)
 	}
 	return nil
 }

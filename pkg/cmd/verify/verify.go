@@ -66,7 +66,7 @@ With --bundle, a bundle written by sync --to-bundle is checked instead: every fi
 against its SHA256SUMS (none missing, none extra), then every image's signature again,
 from the signatures the bundle carries, pushing nothing and reaching no registry. The
 trusted root is --trusted-root; without it, the bundle's own, which the output marks as
-untrusted (it crossed the gap with the images).
+untrusted (it crossed the gap with the images), and the exit code is 1.
 
 An image that fails is reported with its reason — no signature, wrong identity, wrong
 issuer, bad signature, untrusted root — and the exit code is 1.`,
