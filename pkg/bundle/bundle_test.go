@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/sigtest"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
@@ -210,11 +211,15 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, ok := b.TrustedRootPath()
-	if !ok {
-		t.Fatal("the bundle has no trusted root")
+	rootJSON, _, ok, err := b.TrustedRoot()
+	if !ok || err != nil {
+		t.Fatalf("the bundle has no trusted root: %v", err)
 	}
-	g, err := verify.NewGate(ctx, c, verify.WithTrustedRootFile(root), verify.WithIdentity(identity, ""), verify.WithIssuer(issuer, ""))
+	tr, err := root.NewTrustedRootFromJSON(rootJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := verify.NewGate(ctx, c, verify.WithTrustedMaterial(tr), verify.WithIdentity(identity, ""), verify.WithIssuer(issuer, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,8 +440,11 @@ func TestUnsignedImageRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, _ := b.TrustedRootPath()
-	g, err := verify.NewGate(ctx, c, verify.WithTrustedRootFile(root))
+	rootJSON, where, _, err := b.TrustedRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := verify.NewGate(ctx, c, verify.WithTrustedRootJSON(rootJSON, where))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -17,6 +19,8 @@ import (
 // Bundle is a bundle whose every file was checked against SHA256SUMS.
 type Bundle struct {
 	dir string
+	// files are where its files are read: a directory or a tar archive.
+	files files
 	// digest is the digest of SHA256SUMS, which names every file and its
 	// digest: the bundle's own.
 	digest   string
@@ -47,14 +51,40 @@ func Open(dir string, opts ...Option) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	fi, err := os.Stat(dir)
+	fsys, err := openFiles(dir, o.concurrency)
 	if err != nil {
+		return nil, err
+	}
+	b, err := open(dir, fsys, o)
+	if err != nil {
+		_ = fsys.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// openFiles opens the bundle at path: a directory, or a tar archive (whole
+// or in parts).
+func openFiles(path string, jobs int) (files, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && fi.IsDir():
+		return dirFiles{path}, nil
+	case err == nil && fi.Mode().IsRegular():
+		return openTar(path, jobs)
+	case errors.Is(err, os.ErrNotExist):
+		if _, perr := os.Stat(path + "." + strings.Repeat("0", PartDigits)); perr == nil {
+			return openTar(path, jobs)
+		}
+		return nil, fmt.Errorf("opening bundle: %w", err)
+	case err != nil:
 		return nil, fmt.Errorf("opening bundle: %w", err)
 	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("opening bundle %q: not a directory", dir)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, SumsFile))
+	return nil, fmt.Errorf("opening bundle %q: neither a directory nor a tar archive", path)
+}
+
+func open(dir string, fsys files, o *options) (*Bundle, error) {
+	data, err := readAll(fsys, SumsFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("bundle %q: %w: it has no %s, so its export did not finish (run the export again into the same directory to complete it)", dir, ErrIncomplete, SumsFile)
 	}
@@ -65,10 +95,10 @@ func Open(dir string, opts ...Option) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.check(dir, o.concurrency); err != nil {
+	if err := s.check(dir, fsys, o.concurrency); err != nil {
 		return nil, err
 	}
-	b := &Bundle{dir: dir, digest: digestOf(data), sums: s, mediaTypes: map[v1.Hash]types.MediaType{}, repos: map[string]*repoContent{}}
+	b := &Bundle{dir: dir, files: fsys, digest: digestOf(data), sums: s, mediaTypes: map[v1.Hash]types.MediaType{}, repos: map[string]*repoContent{}}
 	var layout struct {
 		Version string `json:"imageLayoutVersion"`
 	}
@@ -109,7 +139,7 @@ func (b *Bundle) readJSON(rel string, v any, required bool) error {
 		}
 		return &CorruptError{Dir: b.dir, File: rel, Problem: "is missing"}
 	}
-	data, err := os.ReadFile(filepath.Join(b.dir, filepath.FromSlash(rel)))
+	data, err := readAll(b.files, rel)
 	if err != nil {
 		return fmt.Errorf("bundle %q: %w", b.dir, err)
 	}
@@ -169,7 +199,7 @@ func (b *Bundle) walk(d v1.Descriptor, refName string) error {
 	if _, ok := b.sums[rel]; !ok || d.Digest.Algorithm != "sha256" {
 		return &CorruptError{Dir: b.dir, File: rel, Problem: fmt.Sprintf("is missing (a manifest of %s)", refName)}
 	}
-	data, err := os.ReadFile(b.blobPath(d.Digest))
+	data, err := readAll(b.files, rel)
 	if err != nil {
 		return fmt.Errorf("bundle %q: %w", b.dir, err)
 	}
@@ -192,10 +222,16 @@ func (b *Bundle) walk(d v1.Descriptor, refName string) error {
 	return nil
 }
 
-func (b *Bundle) blobPath(d v1.Hash) string { return blobPath(b.dir, d) }
+// openBlob reads the blob or manifest d.
+func (b *Bundle) openBlob(d v1.Hash) (io.ReadSeekCloser, error) {
+	return b.files.open(BlobsDir + "/" + d.Hex)
+}
 
-// Dir is where the bundle is.
+// Dir is where the bundle is: its directory, or its tar archive.
 func (b *Bundle) Dir() string { return b.dir }
+
+// Close releases the files the bundle holds open.
+func (b *Bundle) Close() error { return b.files.Close() }
 
 // Digest is the bundle's digest, sha256:<hex> of its SHA256SUMS, which
 // names every file and its digest.
@@ -215,13 +251,19 @@ func (b *Bundle) Needed() []Needed { return b.needed }
 // Releases is the latest-releases snapshot; nil when none was read.
 func (b *Bundle) Releases() *Releases { return b.releases }
 
-// TrustedRootPath is the bundle's own trusted_root.json, if it has one.
-// It is only as trustworthy as the media the bundle crossed on.
-func (b *Bundle) TrustedRootPath() (string, bool) {
+// TrustedRoot is the bundle's own trusted_root.json, if it has one, and
+// where it is (for messages). It is only as trustworthy as the media the
+// bundle crossed on.
+func (b *Bundle) TrustedRoot() (data []byte, where string, ok bool, err error) {
 	if _, ok := b.sums[TrustedRootFile]; !ok {
-		return "", false
+		return nil, "", false, nil
 	}
-	return filepath.Join(b.dir, filepath.FromSlash(TrustedRootFile)), true
+	where = filepath.Join(b.dir, filepath.FromSlash(TrustedRootFile))
+	if _, isDir := b.files.(dirFiles); !isDir {
+		where = b.dir + ":" + TrustedRootFile
+	}
+	data, err = readAll(b.files, TrustedRootFile)
+	return data, where, true, err
 }
 
 // Lookup finds source among the images bundle.json lists: by tag, or by

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -152,7 +151,7 @@ func (h *layoutRegistry) blob(w http.ResponseWriter, r *http.Request, ref string
 }
 
 func (h *layoutRegistry) serveFile(w http.ResponseWriter, r *http.Request, d v1.Hash) {
-	f, err := os.Open(h.b.blobPath(d))
+	f, err := h.b.openBlob(d)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "UNKNOWN", err.Error())
 		return

@@ -8,9 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -44,6 +42,20 @@ func hashFile(path string) (string, int64, error) {
 		return "", 0, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// hashOf returns the hex SHA-256 of the file rel of fsys.
+func hashOf(fsys files, rel string) (string, error) {
+	f, err := fsys.open(rel)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // marshal writes the sums as sha256sum does: "<hex>  <path>", sorted by
@@ -100,34 +112,24 @@ func isHex(s string) bool {
 	return err == nil && strings.ToLower(s) == s
 }
 
-// check verifies that dir holds exactly the files s lists, each with its
+// check verifies that fsys holds exactly the files s lists, each with its
 // digest: the first file that is missing, extra or different is the error.
-func (s sums) check(dir string, jobs int) error {
+func (s sums) check(dir string, fsys files, jobs int) error {
 	var files []string
 	present := map[string]bool{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		rel = filepath.ToSlash(rel)
-		switch {
-		case d.IsDir():
-			return nil
-		case !d.Type().IsRegular():
-			return &CorruptError{Dir: dir, File: rel, Problem: "is not a regular file"}
-		case rel == SumsFile:
-			return nil
+	all, err := fsys.list()
+	if err != nil {
+		return err
+	}
+	for _, rel := range all {
+		if rel == SumsFile {
+			continue
 		}
 		if _, ok := s[rel]; !ok {
 			return &CorruptError{Dir: dir, File: rel, Problem: "is not listed in " + SumsFile + " (an extra file)"}
 		}
 		files = append(files, rel)
 		present[rel] = true
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	listed := make([]string, 0, len(s))
 	for p := range s {
@@ -140,7 +142,7 @@ func (s sums) check(dir string, jobs int) error {
 		}
 	}
 	return forEach(files, jobs, func(rel string) error {
-		got, _, err := hashFile(filepath.Join(dir, filepath.FromSlash(rel)))
+		got, err := hashOf(fsys, rel)
 		if err != nil {
 			return fmt.Errorf("bundle %q: reading %s: %w", dir, rel, err)
 		}

@@ -39,21 +39,18 @@ func OpenBundle(ctx context.Context, dir string) (*BundleSource, error) {
 // names from the bundle: its registries become mirrors of the sources.
 func (s *BundleSource) Registry() mirror.Option { return mirror.WithMirrors(s.srv.Mirrors()) }
 
-// Close stops serving the bundle.
-func (s *BundleSource) Close() error { return s.srv.Close() }
+// Close stops serving the bundle and releases its files.
+func (s *BundleSource) Close() error { return errors.Join(s.srv.Close(), s.Bundle.Close()) }
 
-// TrustedRoot decides the trusted root a bundle's signatures are checked
-// with: given (a file the operator chose) when not empty, else the
-// bundle's own, which came on the same media as the images — own says so.
-// Neither, when the bundle has none: the verifier's default applies.
-func (s *BundleSource) TrustedRoot(given string) (path string, own bool) {
-	if given != "" {
-		return given, false
+// OwnTrustedRoot is the bundle's own trusted root, which came on the same
+// media as the images, as a verifier option, and where it is; ok is false
+// when the bundle has none.
+func (s *BundleSource) OwnTrustedRoot() (opt verify.Option, where string, ok bool, err error) {
+	data, where, ok, err := s.TrustedRoot()
+	if !ok || err != nil {
+		return nil, where, ok, err
 	}
-	if p, ok := s.TrustedRootPath(); ok {
-		return p, true
-	}
-	return "", false
+	return verify.WithTrustedRootJSON(data, where), where, true, nil
 }
 
 // NotInBundle is the reason of a needed image an imported bundle lacks.

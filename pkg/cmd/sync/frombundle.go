@@ -16,8 +16,8 @@ func (o *Options) gateOptions() ([]verify.Option, error) {
 	if o.bundle == nil || !o.Verify.Enabled || o.Verify.Key != "" || o.Verify.TrustedRoot != "" {
 		return opts, nil
 	}
-	if path, own := o.bundle.TrustedRoot(""); own {
-		return nil, fmt.Errorf("--from-bundle %q: pass --trusted-root FILE obtained apart from the bundle (or --key): the bundle's own trusted root %s crossed the gap with the images and cannot vouch for them", o.FromBundle, path)
+	if _, where, own, _ := o.bundle.TrustedRoot(); own {
+		return nil, fmt.Errorf("--from-bundle %q: pass --trusted-root FILE obtained apart from the bundle (or --key): the bundle's own trusted root %s crossed the gap with the images and cannot vouch for them", o.FromBundle, where)
 	}
 	return opts, nil
 }

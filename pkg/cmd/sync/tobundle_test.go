@@ -95,7 +95,7 @@ func TestToBundle(t *testing.T) {
 	if r := b.Releases(); r == nil || r.FetchedAt.IsZero() || !strings.Contains(string(r.Response), "atlanhq/unsigned:1") {
 		t.Errorf("latest-releases snapshot = %+v, want the response with its fetch time", r)
 	}
-	if _, ok := b.TrustedRootPath(); !ok {
+	if _, _, ok, _ := b.TrustedRoot(); !ok {
 		t.Errorf("the bundle has no trusted_root.json")
 	}
 

@@ -9,7 +9,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror/verify"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/syncer"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
 )
@@ -49,13 +48,18 @@ func (o *Options) runBundle(ctx context.Context) error {
 	opts := o.Verify.Options()
 	m := src.Manifest()
 	r := BundleReport{Bundle: o.Bundle, ID: m.ID, Created: m.Created.Format("2006-01-02T15:04:05Z07:00"), Checksums: "ok"}
-	if o.Verify.Key == "" {
-		if path, own := src.TrustedRoot(o.Verify.TrustedRoot); path != "" {
-			r.TrustedRoot = &TrustedRoot{Path: path, Source: "flag", Trusted: true}
-			if own {
-				r.TrustedRoot.Source, r.TrustedRoot.Trusted = "bundle", false
-				opts = append(opts, verify.WithTrustedRootFile(path))
-			}
+	switch {
+	case o.Verify.Key != "":
+	case o.Verify.TrustedRoot != "":
+		r.TrustedRoot = &TrustedRoot{Path: o.Verify.TrustedRoot, Source: "flag", Trusted: true}
+	default:
+		own, where, ok, err := src.OwnTrustedRoot()
+		if err != nil {
+			return err
+		}
+		if ok {
+			r.TrustedRoot = &TrustedRoot{Path: where, Source: "bundle", Trusted: false}
+			opts = append(opts, own)
 		}
 	}
 	verdicts, policy, err := syncer.VerifyBundle(ctx, src, c, opts...)

@@ -102,6 +102,19 @@ func WithTrustedRootFile(path string) Option {
 	return func(o *options) error { o.trustedRootPath = path; return nil }
 }
 
+// WithTrustedRootJSON uses the content of a Sigstore trusted_root.json,
+// read from where, which names it in an error.
+func WithTrustedRootJSON(data []byte, where string) Option {
+	return func(o *options) error {
+		tr, err := root.NewTrustedRootFromJSON(data)
+		if err != nil {
+			return fmt.Errorf("reading trusted root %s: %w", where, err)
+		}
+		o.trustedRoot = tr
+		return nil
+	}
+}
+
 // WithTrustedMaterial uses the given trusted material (tests, embedders).
 func WithTrustedMaterial(m root.TrustedMaterial) Option {
 	return func(o *options) error { o.trustedRoot = m; return nil }
