@@ -184,8 +184,11 @@ func (t *tarFiles) load(r *io.SectionReader) error {
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return &CorruptError{Dir: t.name, File: "the archive", Problem: "ends inside a file: it was cut short, or a part of it is missing"}
+		}
 		if err != nil {
-			return &CorruptError{Dir: t.name, File: "the archive", Problem: fmt.Sprintf("is not a whole tar archive: %v", err)}
+			return &CorruptError{Dir: t.name, File: "the archive", Problem: fmt.Sprintf("is not a tar archive: %v", err)}
 		}
 		rel := strings.TrimPrefix(h.Name, "./")
 		switch {
@@ -296,6 +299,24 @@ func (m *multiReaderAt) ReadAt(b []byte, off int64) (int, error) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// StagingSuffix names the directory an archive bundle is written in
+// before it is packed: PATH.staging, kept between runs so that an
+// interrupted export resumes.
+const StagingSuffix = ".staging"
+
+// Pack packs the complete bundle in dir into the tar archive at path, or,
+// when split > 0, into parts of at most split bytes (PATH.000, PATH.001,
+// …), each with its checksum in PATH.NNN.sha256. The bundle is checked
+// first. It returns the files written.
+func Pack(dir, path string, split int64) ([]string, error) {
+	b, err := Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	_ = b.Close()
+	return writeTar(dir, path, split)
 }
 
 // writeTar packs the bundle in dir into the archive at path, or into parts

@@ -38,6 +38,8 @@ type Export struct {
 	Dir    string        `json:"bundle"`
 	Images []ExportRow   `json:"images"`
 	Stats  *bundle.Stats `json:"stats,omitempty"`
+	// Files are the archive's files, when the bundle is a tar archive.
+	Files []string `json:"files,omitempty"`
 }
 
 // Left reports the needed images the bundle does not hold: refused by
@@ -63,6 +65,11 @@ type ExportOptions struct {
 	// with; it is copied into the bundle.
 	TrustedRoot string
 	ToolVersion string
+	// Archive writes the bundle as a tar archive at Dir (first in the
+	// directory Dir.staging, which a rerun resumes), split into parts of at
+	// most SplitSize bytes when SplitSize > 0.
+	Archive   bool
+	SplitSize int64
 	// Progress is told how the fetching of blobs goes.
 	Progress func(bundle.Progress)
 }
@@ -145,9 +152,22 @@ func ExportBundle(ctx context.Context, cfg Config, eo ExportOptions) (*Export, e
 	if len(c.Images) == 0 {
 		return out, fmt.Errorf("no image to export to %q: none of the %d needed images passed", eo.Dir, len(items))
 	}
-	out.Stats, err = bundle.Write(ctx, eo.Dir, c, bundle.WithRemote(r.copier.SourceRemote), bundle.WithConcurrency(max(cfg.Concurrency, 1)), bundle.WithProgress(eo.Progress))
+	dir := eo.Dir
+	if eo.Archive {
+		dir = eo.Dir + bundle.StagingSuffix
+	}
+	out.Stats, err = bundle.Write(ctx, dir, c, bundle.WithRemote(r.copier.SourceRemote), bundle.WithConcurrency(max(cfg.Concurrency, 1)), bundle.WithProgress(eo.Progress))
 	if err != nil {
 		return out, err
+	}
+	if !eo.Archive {
+		return out, nil
+	}
+	if out.Files, err = bundle.Pack(dir, eo.Dir, eo.SplitSize); err != nil {
+		return out, err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return out, fmt.Errorf("removing the staging directory %q: %w", dir, err)
 	}
 	return out, nil
 }

@@ -167,3 +167,48 @@ func TestFromBundleRefusesItsOwnRoot(t *testing.T) {
 		t.Errorf("an import that verified nothing pushed or mapped")
 	}
 }
+
+// TestBundleTar: --to-bundle PATH.tar writes a tar archive (split with
+// --split-size into parts with their checksums), through a staging
+// directory it removes once packed; the import reads the parts in place.
+func TestBundleTar(t *testing.T) {
+	fx, rootFile := signedFixture(t)
+	policy := []string{"--trusted-root", rootFile, "--certificate-identity", signIdentity, "--certificate-oidc-issuer", signIssuer}
+	out := t.TempDir()
+	archive := filepath.Join(out, "sdr.tar")
+	stdout, errOut, code := fx.run(t, append([]string{"sync", "--to-bundle", archive, "--split-size", "1Mi", "--allowed-source", "REG/atlanhq"}, policy...)...)
+	if code != 1 || !strings.Contains(stdout, "written: "+archive+".000, "+archive+".000.sha256") {
+		t.Fatalf("export: exit %d, stdout %q, stderr %q; want the parts written (and 1 for the unsigned image)", code, stdout, errOut)
+	}
+	if _, err := os.Stat(archive + bundle.StagingSuffix); !os.IsNotExist(err) {
+		t.Errorf("the staging directory is left after packing: %v", err)
+	}
+	delete(fx.env, "ATLAN_URL")
+	fx.writeMap(t, "images: {}\n")
+	_, errOut, code = fx.run(t, append([]string{"sync", "--from-bundle", archive, "--allowed-source", "REG/atlanhq", "--bucket", fx.bucket,
+		"--image-map-path", mapKey, "--target", "REG/mirror"}, policy...)...)
+	if code != 1 || !strings.Contains(errOut, "1 needed image is not in the bundle") {
+		t.Fatalf("import: exit %d, stderr %q", code, errOut)
+	}
+	if got, want := digestOf(t, fx.reg+"/mirror/signed:1"), digestOf(t, fx.reg+"/atlanhq/signed:1"); got != want || got == "" {
+		t.Errorf("imported digest %q, want the source's %q", got, want)
+	}
+}
+
+func TestSplitSizeRefused(t *testing.T) {
+	fx, _ := signedFixture(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--split-size", "1Gi"}, "--split-size splits the archive sync --to-bundle PATH.tar writes: pass --to-bundle too"},
+		{[]string{"--to-bundle", "dir", "--split-size", "1Gi"}, "--split-size splits a tar archive: name it --to-bundle dir.tar"},
+		{[]string{"--to-bundle", "b.tar", "--split-size", "12"}, `--split-size "12": want a size of at least 1Mi, such as 4Gi or 700Mi`},
+		{[]string{"--to-bundle", "b.tar", "--split-size", "lots"}, `--split-size "lots": want a size of at least 1Mi`},
+	} {
+		_, errOut, code := fx.run(t, append([]string{"sync", "--images-file", "-"}, tc.args...)...)
+		if code != 1 || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("sync %q: exit %d, stderr %q; want one line %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}

@@ -53,6 +53,9 @@ type Options struct {
 	// ToBundle is sync --to-bundle: the directory a bundle is written to
 	// instead of pushing and mapping.
 	ToBundle string
+	// SplitSize is --split-size: the largest part of a tar bundle.
+	SplitSize string
+	splitSize int64
 	// FromBundle is --from-bundle: the bundle read in place of the source
 	// registries and the latest-releases endpoint.
 	FromBundle string

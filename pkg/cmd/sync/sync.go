@@ -77,7 +77,7 @@ as the real run would.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			if o.ToBundle != "" {
+			if o.ToBundle != "" || cmd.Flags().Changed("split-size") {
 				if err := o.validateToBundle(cmd.Flags()); err != nil {
 					return err
 				}
@@ -92,7 +92,8 @@ as the real run would.`,
 		},
 	}
 	o.addFlags(cmd.Flags())
-	cmd.Flags().StringVar(&o.ToBundle, "to-bundle", "", "write the verified images, their signatures and referrers to a bundle in this directory instead of pushing and mapping (the connected side of an air gap; see verify --bundle)")
+	cmd.Flags().StringVar(&o.ToBundle, "to-bundle", "", "write the verified images, their signatures and referrers to a bundle in this directory, or in this tar archive when it ends in .tar, instead of pushing and mapping (the connected side of an air gap; see verify --bundle)")
+	cmd.Flags().StringVar(&o.SplitSize, "split-size", "", "with --to-bundle PATH.tar: split the archive into parts of at most this size (4Gi, 700Mi), PATH.tar.000, .001, …, each with its .sha256")
 	o.Block.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "verify and show the map change, copy and write nothing")
 	cmd.Flags().BoolVar(&o.Overwrite, "overwrite", false, "copy over drift: a destination that holds another digest")

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/bundle"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/version"
@@ -27,9 +29,25 @@ var toBundleRefuses = []string{
 	"create-repositories", "ecr-tag-mutability", "ecr-scan-on-push",
 }
 
+// minSplitSize is the smallest --split-size.
+const minSplitSize = 1 << 20
+
 // validateToBundle refuses, naming it, the first flag an export has no use
 // for.
 func (o *SyncOptions) validateToBundle(fs *pflag.FlagSet) error {
+	if o.SplitSize != "" {
+		switch {
+		case o.ToBundle == "":
+			return errors.New("--split-size splits the archive sync --to-bundle PATH.tar writes: pass --to-bundle too")
+		case !strings.HasSuffix(o.ToBundle, ".tar"):
+			return fmt.Errorf("--split-size splits a tar archive: name it --to-bundle %s.tar", strings.TrimSuffix(o.ToBundle, "/"))
+		}
+		q, err := resource.ParseQuantity(o.SplitSize)
+		if err != nil || q.Value() < minSplitSize {
+			return fmt.Errorf("--split-size %q: want a size of at least 1Mi, such as 4Gi or 700Mi", o.SplitSize)
+		}
+		o.splitSize = q.Value()
+	}
 	for _, name := range toBundleRefuses {
 		if fs.Changed(name) {
 			return fmt.Errorf("--%s cannot be combined with --to-bundle: a bundle holds images only; pass --%s when importing it (sync --from-bundle) inside", name, name)
@@ -51,7 +69,8 @@ func (o *SyncOptions) runExport(ctx context.Context) error {
 	o.Verify.WarnIfDisabled(o.f)
 	es := o.f.ErrStyles()
 	progress := ui.NewProgress(o.f.IO.ErrOut, es, ui.IsTerminal(o.f.IO.ErrOut), 0)
-	eo := syncer.ExportOptions{Dir: o.ToBundle, Verify: o.Verify.Enabled, VerifyOptions: o.Verify.Options(),
+	eo := syncer.ExportOptions{Dir: o.ToBundle, Archive: strings.HasSuffix(o.ToBundle, ".tar"), SplitSize: o.splitSize,
+		Verify: o.Verify.Enabled, VerifyOptions: o.Verify.Options(),
 		TrustedRoot: o.Verify.TrustedRoot, ToolVersion: version.Get().Version,
 		Progress: func(p bundle.Progress) { renderExport(progress, p) }}
 	ex, err := syncer.ExportBundle(ctx, o.Config, eo)
@@ -116,8 +135,13 @@ func exportTable(w io.Writer, s *ui.Styles, ex *syncer.Export, why bool) error {
 		return err
 	}
 	if st := ex.Stats; st != nil {
-		_, err := fmt.Fprintf(w, "\nbundle %s: %d images, %d signatures and referrers, %d blobs (%s); fetched %d (%s), kept %d already there\n",
-			ex.Dir, st.Images, st.Attached, st.Blobs, bytesOf(st.Bytes), st.Fetched, bytesOf(st.FetchedBytes), st.Kept)
+		if _, err := fmt.Fprintf(w, "\nbundle %s: %d images, %d signatures and referrers, %d blobs (%s); fetched %d (%s), kept %d already there\n",
+			ex.Dir, st.Images, st.Attached, st.Blobs, bytesOf(st.Bytes), st.Fetched, bytesOf(st.FetchedBytes), st.Kept); err != nil {
+			return err
+		}
+	}
+	if len(ex.Files) > 0 {
+		_, err := fmt.Fprintf(w, "written: %s\n", strings.Join(ex.Files, ", "))
 		return err
 	}
 	return nil
