@@ -10,8 +10,9 @@
 #            sync --from-bundle from it into another fresh registry and map
 #
 # Verification is on in every command, with the same trusted root. The runs
-# alternate which way goes first. Prints each run's times, the medians and
-# the ratio of the air gap to direct (target: at most 1.3x), and the bundle
+# alternate which way goes first. Prints each run's wall and client CPU (user +
+# system) times, the medians and the ratio of the air gap to direct (target:
+# at most 1.3x; on a shared machine the CPU ratio moves less), and the bundle
 # size against the unique blob bytes of the set (target: within 2%) and the
 # sum of its images' sizes. The import must send no request to the source
 # registry; the script fails if it does.
@@ -32,7 +33,7 @@ base_mb=${BENCH_BASE_MB:-40}
 own_mb=${BENCH_OWN_MB:-4}
 runs=${BENCH_RUNS:-3}
 conc=${BENCH_CONCURRENCY:-8}
-need jq
+need jq /usr/bin/time
 images=$((repos * tags))
 
 bench_setup
@@ -44,8 +45,15 @@ stop_last_registry() {
 	rm -rf "${work:?}/$1"
 }
 
-# seconds T0 T1 — the difference of two `date +%s.%N` readings.
-seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+# timed OUT CMD... — run CMD under GNU time, its output to OUT; prints its
+# wall seconds and CPU seconds (user + system), or fails showing its end.
+timed() {
+	local out=$1 wall user sys
+	shift
+	/usr/bin/time -f '%e %U %S' -o "$out.time" "$@" >"$out" 2>&1 || { tail -n 20 "$out" >&2; return 1; }
+	read -r wall user sys <"$out.time"
+	awk -v w="$wall" -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f %.2f\n", w, u + s }'
+}
 
 src=$(start_registry src)
 log "seeding $src: $repos repositories x $tags images, 2 platforms, ${base_mb} MB base per platform, ${own_mb} MB own layer per image and platform, signed keyless"
@@ -59,63 +67,56 @@ log "seeded $images images, $((unique / 1000000)) MB of unique blobs"
 common=(--from file --images-file "$work/images.txt" --allowed-source "$src/bench"
 	--trusted-root "$work/trusted_root.json" --concurrency "$conc")
 
-# direct N — one cold sync into a fresh registry; prints seconds.
+# direct N — one cold sync into a fresh registry; prints its wall and CPU
+# seconds.
 direct() {
-	local n=$1 dst t0 t1
+	local n=$1 dst t
 	dst=$(start_registry "dst-direct-$n")
 	mkdir -p "$work/bucket-direct-$n"
-	t0=$(date +%s.%N)
-	"$bin" sync "${common[@]}" --target "$dst/mirror" --bucket "file://$work/bucket-direct-$n" \
-		--image-map-path map.yaml >"$work/direct-$n.out" 2>&1 ||
-		{ tail -n 20 "$work/direct-$n.out" >&2; die "direct sync (run $n) failed"; }
-	t1=$(date +%s.%N)
+	t=$(timed "$work/direct-$n.out" "$bin" sync "${common[@]}" --target "$dst/mirror" \
+		--bucket "file://$work/bucket-direct-$n" --image-map-path map.yaml) || die "direct sync (run $n) failed"
 	grep -q "^sync: $images verified, $images copied" "$work/direct-$n.out" ||
 		{ tail -n 5 "$work/direct-$n.out" >&2; die "direct sync (run $n) did not verify and copy $images images"; }
 	stop_last_registry "dst-direct-$n"
-	seconds "$t0" "$t1"
+	printf '%s\n' "$t"
 }
 
 # airgap N — export into a fresh directory, import into a fresh registry;
-# prints the seconds of each. The last run's bundle is kept for its sizes.
+# prints the wall and CPU seconds of each. The last run's bundle is kept
+# for its sizes.
 airgap() {
-	local n=$1 dst t0 t1 t2 r0 r1
+	local n=$1 dst e i r0 r1
 	rm -rf "$work/bundle"
-	t0=$(date +%s.%N)
-	"$bin" sync --to-bundle "$work/bundle" "${common[@]}" >"$work/export-$n.out" 2>&1 ||
-		{ tail -n 20 "$work/export-$n.out" >&2; die "export (run $n) failed"; }
-	t1=$(date +%s.%N)
+	e=$(timed "$work/export-$n.out" "$bin" sync --to-bundle "$work/bundle" "${common[@]}") || die "export (run $n) failed"
 	grep -q "^bundle .*: $images images" "$work/export-$n.out" ||
 		{ tail -n 5 "$work/export-$n.out" >&2; die "export (run $n) did not write $images images"; }
 	dst=$(start_registry "dst-airgap-$n")
 	mkdir -p "$work/bucket-airgap-$n"
 	r0=$(requests src)
-	t1=$(date +%s.%N) # the registry's start-up is not the import's
-	"$bin" sync --from-bundle "$work/bundle" --allowed-source "$src/bench" --trusted-root "$work/trusted_root.json" \
-		--concurrency "$conc" --target "$dst/mirror" --bucket "file://$work/bucket-airgap-$n" \
-		--image-map-path map.yaml >"$work/import-$n.out" 2>&1 ||
-		{ tail -n 20 "$work/import-$n.out" >&2; die "import (run $n) failed"; }
-	t2=$(date +%s.%N)
+	i=$(timed "$work/import-$n.out" "$bin" sync --from-bundle "$work/bundle" --allowed-source "$src/bench" \
+		--trusted-root "$work/trusted_root.json" --concurrency "$conc" --target "$dst/mirror" \
+		--bucket "file://$work/bucket-airgap-$n" --image-map-path map.yaml) || die "import (run $n) failed"
 	r1=$(requests src)
 	grep -q "^sync: $images verified, $images copied" "$work/import-$n.out" ||
 		{ tail -n 5 "$work/import-$n.out" >&2; die "import (run $n) did not verify and copy $images images"; }
 	((r1 == r0)) || die "import (run $n) sent $((r1 - r0)) requests to the source registry"
 	stop_last_registry "dst-airgap-$n"
-	printf '%s %s\n' "$(seconds "$t0" "$t1")" "$(seconds "$t1" "$t2")"
+	printf '%s %s\n' "$e" "$i"
 }
 
-: >"$work/results"
+: >"$work/results" # lines: WAY RUN WALL CPU
 for ((n = 1; n <= runs; n++)); do
 	order=(direct airgap)
 	((n % 2 == 0)) && order=(airgap direct)
 	for way in "${order[@]}"; do
 		if [[ $way == direct ]]; then
-			secs=$(direct "$n")
-			printf 'direct %s %s\n' "$n" "$secs" >>"$work/results"
-			log "run $n, direct: ${secs}s"
+			read -r wall cpu < <(direct "$n")
+			printf 'direct %s %s %s\n' "$n" "$wall" "$cpu" >>"$work/results"
+			log "run $n, direct: ${wall}s (CPU ${cpu}s)"
 		else
-			read -r exp imp < <(airgap "$n")
-			printf 'export %s %s\nimport %s %s\n' "$n" "$exp" "$n" "$imp" >>"$work/results"
-			log "run $n, air gap: export ${exp}s + import ${imp}s"
+			read -r ew ec iw ic < <(airgap "$n")
+			printf 'export %s %s %s\nimport %s %s %s\n' "$n" "$ew" "$ec" "$n" "$iw" "$ic" >>"$work/results"
+			log "run $n, air gap: export ${ew}s (CPU ${ec}s) + import ${iw}s (CPU ${ic}s)"
 		fi
 	done
 done
@@ -136,20 +137,25 @@ done < <(jq -r '.images[].digest' "$work/bundle/sdr-mirror/bundle.json")
 
 printf '\n%d images in %d repositories, 2 platforms, signed; concurrency %s; %d runs, alternating\n\n' "$images" "$repos" "$conc" "$runs"
 awk -v unique="$unique" -v bundle="$bundle_bytes" -v blobs="$blob_bytes" -v sum="$images_bytes" '
-	{ t[$1] = t[$1] " " $3; if ($1 != "direct") gap[$2] += $3; if ($2 > runs) runs = $2 }
+	{
+		t[$1] = t[$1] " " $3; c[$1] = c[$1] " " $4
+		if ($1 != "direct") { gt[$2] += $3; gc[$2] += $4 }
+		if ($2 > runs) runs = $2
+	}
 	function median(s,   a, n, i, j, x) {
 		n = split(s, a, " ")
 		for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > x + 0; j--) a[j + 1] = a[j]; a[j + 1] = x }
 		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 	}
 	END {
-		for (n = 1; n <= runs; n++) t["airgap"] = t["airgap"] " " sprintf("%.3f", gap[n])
+		for (n = 1; n <= runs; n++) { t["airgap"] = t["airgap"] " " sprintf("%.2f", gt[n]); c["airgap"] = c["airgap"] " " sprintf("%.2f", gc[n]) }
+		printf "%-24s %-24s %s\n", "SECONDS PER RUN", "WALL", "CPU"
+		split("direct export import airgap", ways, " ")
+		label["airgap"] = "air gap (export+import)"
+		for (k = 1; k <= 4; k++) { w = ways[k]; printf "%-24s %-24s %s\n", (w in label ? label[w] : w), substr(t[w], 2), substr(c[w], 2) }
 		d = median(t["direct"]); g = median(t["airgap"])
-		printf "%-24s %s\n", "direct:", t["direct"]
-		printf "%-24s %s\n", "export:", t["export"]
-		printf "%-24s %s\n", "import:", t["import"]
-		printf "%-24s %s\n", "air gap (export+import):", t["airgap"]
-		printf "\nmedian: direct %.3fs; air gap %.3fs (export %.3fs, import %.3fs); ratio %.2fx (target <= 1.3x)\n", d, g, median(t["export"]), median(t["import"]), g / d
+		printf "\nmedian wall: direct %.2fs; air gap %.2fs (export %.2fs, import %.2fs); ratio %.2fx (target <= 1.3x)\n", d, g, median(t["export"]), median(t["import"]), g / d
+		printf "median CPU:  direct %.2fs; air gap %.2fs (export %.2fs, import %.2fs); ratio %.2fx\n", median(c["direct"]), median(c["airgap"]), median(c["export"]), median(c["import"]), median(c["airgap"]) / median(c["direct"])
 		mb = 1000000
 		printf "bundle: %.1f MB (blobs %.1f MB); unique blobs of the set %.1f MB: %+.2f%% (target within 2%%)\n", bundle / mb, blobs / mb, unique / mb, (bundle - unique) / unique * 100
 		printf "sum of the image sizes, each counted alone: %.1f MB; the bundle is %.1f%% of it\n", sum / mb, bundle / sum * 100
