@@ -148,11 +148,12 @@ awk -v unique="$unique" -v bundle="$bundle_bytes" -v blobs="$blob_bytes" -v sum=
 		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 	}
 	END {
-		for (n = 1; n <= runs; n++) { t["airgap"] = t["airgap"] " " sprintf("%.2f", gt[n]); c["airgap"] = c["airgap"] " " sprintf("%.2f", gc[n]) }
-		printf "%-24s %-24s %s\n", "SECONDS PER RUN", "WALL", "CPU"
-		split("direct export import airgap", ways, " ")
-		label["airgap"] = "air gap (export+import)"
-		for (k = 1; k <= 4; k++) { w = ways[k]; printf "%-24s %-24s %s\n", (w in label ? label[w] : w), substr(t[w], 2), substr(c[w], 2) }
+		printf "%-4s %9s %9s %9s %9s %7s   %11s %11s\n", "RUN", "DIRECT_S", "EXPORT_S", "IMPORT_S", "AIRGAP_S", "RATIO", "DIRECT_CPU", "AIRGAP_CPU"
+		for (n = 1; n <= runs; n++) {
+			split(t["direct"], dw, " "); split(c["direct"], dc, " "); split(t["export"], ew, " "); split(t["import"], iw, " ")
+			t["airgap"] = t["airgap"] " " gt[n]; c["airgap"] = c["airgap"] " " gc[n]
+			printf "%-4d %9.2f %9.2f %9.2f %9.2f %6.2fx   %11.2f %11.2f\n", n, dw[n], ew[n], iw[n], gt[n], gt[n] / dw[n], dc[n], gc[n]
+		}
 		d = median(t["direct"]); g = median(t["airgap"])
 		printf "\nmedian wall: direct %.2fs; air gap %.2fs (export %.2fs, import %.2fs); ratio %.2fx (target <= 1.3x)\n", d, g, median(t["export"]), median(t["import"]), g / d
 		printf "median CPU:  direct %.2fs; air gap %.2fs (export %.2fs, import %.2fs); ratio %.2fx\n", median(c["direct"]), median(c["airgap"]), median(c["export"]), median(c["import"]), median(c["airgap"]) / median(c["direct"])
