@@ -3,13 +3,19 @@
 // Atlan-style apps (two signed keyless, one unsigned), an empty private
 // registry, Atlan's latest-releases endpoint and a file:// bucket for the
 // SDR's image map. It runs diff, sync, diff again and shows the map and its
-// lock file, then stops everything and removes its files.
+// lock file. Then it crosses an air gap: it exports the verified images to
+// a bundle, stops the source registry and the latest-releases endpoint,
+// verifies the bundle and imports it into a second repository prefix and a
+// second bucket, and shows that map. Last it stops everything and removes
+// its files; any step of the air gap going wrong makes it exit 1.
 //
 //	go run ./hack/demo [path/to/kubectl-sdr_mirror]
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,13 +76,20 @@ func run() error {
 		"--target", f.Dest + "/atlan",
 		"--trusted-root", f.TrustedRoot,
 	}
-	step := func(title string, args ...string) {
-		fmt.Printf("\n== %s\n$ kubectl sdr-mirror %s\n", title, strings.Join(shorten(args, f, bucket), " "))
+	paths := []string{bucket}
+	step := func(title string, args ...string) (int, string) {
+		fmt.Printf("\n== %s\n$ kubectl sdr-mirror %s\n", title, strings.Join(shorten(args, f, paths), " "))
+		var out bytes.Buffer
 		cmd := exec.Command(bin, args...)
-		cmd.Env, cmd.Stdout, cmd.Stderr = env, os.Stdout, os.Stdout
+		cmd.Dir = dir // the air gap names its bundle and trusted root relative to it
+		w := io.MultiWriter(os.Stdout, &out)
+		cmd.Env, cmd.Stdout, cmd.Stderr = env, w, w
 		if err := cmd.Run(); err != nil {
-			fmt.Printf("(exit status %d)\n", cmd.ProcessState.ExitCode())
+			code := cmd.ProcessState.ExitCode()
+			fmt.Printf("(exit status %d)\n", code)
+			return code, out.String()
 		}
+		return 0, out.String()
 	}
 	step("What does the SDR need that is not mirrored yet?", append([]string{"diff"}, common...)...)
 	step("Verify, mirror and map it (the unsigned app is refused)", append([]string{"sync"}, common...)...)
@@ -87,13 +100,22 @@ func run() error {
 	if err == nil {
 		fmt.Printf("\n== Provenance beside the map (sdr/image-map.yaml.lock.json)\n%s", lock)
 	}
+	if err := airGap(f, dir, &paths, step); err != nil {
+		return fmt.Errorf("air gap: %w", err)
+	}
 	fmt.Println("\ndemo done; registries stopped and files removed.")
 	return nil
 }
 
-// shorten replaces long loopback values with names, for reading.
-func shorten(args []string, f *fixture.Fixture, bucket string) []string {
-	r := strings.NewReplacer(f.Source, "$HUB", f.Dest, "$REGISTRY", f.AtlanURL, "$ATLAN_URL", bucket, "$BUCKET", f.TrustedRoot, "trusted_root.json")
+// shorten replaces long loopback values with names, for reading: the
+// registries, the endpoint, the trusted root and paths, each path by its
+// base name in capitals ($BUCKET, $BUNDLE, …).
+func shorten(args []string, f *fixture.Fixture, paths []string) []string {
+	pairs := []string{f.Source, "$HUB", f.Dest, "$REGISTRY", f.AtlanURL, "$ATLAN_URL", f.TrustedRoot, "trusted_root.json"}
+	for _, p := range paths {
+		pairs = append(pairs, p, "$"+strings.ToUpper(strings.ReplaceAll(filepath.Base(p), "-", "_")))
+	}
+	r := strings.NewReplacer(pairs...)
 	out := make([]string, len(args))
 	for i, a := range args {
 		out[i] = r.Replace(a)

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Usage: bench/airgap.sh
+#
+# The air-gap target: the reference set (BENCH_REPOS repositories x
+# BENCH_TAGS two-platform images, shared base layers, signed keyless by an
+# offline Sigstore) mirrored two ways, side by side, BENCH_RUNS times:
+#
+#   direct   sync from the source registry into a fresh registry and map
+#   air gap  sync --to-bundle into a fresh directory, then
+#            sync --from-bundle from it into another fresh registry and map
+#
+# Verification is on in every command, with the same trusted root. The runs
+# alternate which way goes first. Prints each run's wall and client CPU (user +
+# system) times, the medians and the ratio of the air gap to direct (target:
+# at most 1.3x; on a shared machine the CPU ratio moves less), and the bundle
+# size against the unique blob bytes of the set (target: within 2%) and the
+# sum of its images' sizes. The import must send no request to the source
+# registry; the script fails if it does.
+#
+#   BENCH_REPOS=8 BENCH_TAGS=3 BENCH_BASE_MB=40 BENCH_OWN_MB=4
+#   BENCH_RUNS=3 BENCH_CONCURRENCY=8
+#
+# Not part of `make test`. Everything runs on 127.0.0.1 and is stopped and
+# removed on exit.
+set -euo pipefail
+
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+repos=${BENCH_REPOS:-8}
+tags=${BENCH_TAGS:-3}
+base_mb=${BENCH_BASE_MB:-40}
+own_mb=${BENCH_OWN_MB:-4}
+runs=${BENCH_RUNS:-3}
+conc=${BENCH_CONCURRENCY:-8}
+need jq /usr/bin/time
+images=$((repos * tags))
+
+bench_setup
+
+# stop_last_registry NAME — stop the registry started last, as NAME, and
+# drop its storage.
+stop_last_registry() {
+	stop_process "$(tail -n 1 "$work/pids")" >/dev/null 2>&1 || true
+	rm -rf "${work:?}/$1"
+}
+
+# timed OUT CMD... — run CMD under GNU time, its output to OUT; prints its
+# wall seconds and CPU seconds (user + system), or fails showing its end.
+timed() {
+	local out=$1 wall user sys
+	shift
+	/usr/bin/time -f '%e %U %S' -o "$out.time" "$@" >"$out" 2>&1 || { tail -n 20 "$out" >&2; return 1; }
+	read -r wall user sys <"$out.time"
+	awk -v w="$wall" -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f %.2f\n", w, u + s }'
+}
+
+src=$(start_registry src)
+log "seeding $src: $repos repositories x $tags images, 2 platforms, ${base_mb} MB base per platform, ${own_mb} MB own layer per image and platform, signed keyless"
+(cd "$root" && go run ./bench/seed -registry "$src" -repos "$repos" -tags "$tags" -base-mb "$base_mb" -own-mb "$own_mb") >"$work/images.txt"
+(cd "$root" && go run ./bench/sign -trusted-root "$work/trusted_root.json") <"$work/images.txt"
+[[ $(wc -l <"$work/images.txt") -eq $images ]] || die "the seed did not print $images images"
+# Every blob the source holds: the images and their signatures, once each.
+unique=$(find "$work/src/data" -path '*/blobs/*' -name data -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+log "seeded $images images, $((unique / 1000000)) MB of unique blobs"
+
+common=(--from file --images-file "$work/images.txt" --allowed-source "$src/bench"
+	--trusted-root "$work/trusted_root.json" --concurrency "$conc")
+
+# direct N — one cold sync into a fresh registry; prints its wall and CPU
+# seconds.
+direct() {
+	local n=$1 dst t
+	dst=$(start_registry "dst-direct-$n")
+	mkdir -p "$work/bucket-direct-$n"
+	t=$(timed "$work/direct-$n.out" "$bin" sync "${common[@]}" --target "$dst/mirror" \
+		--bucket "file://$work/bucket-direct-$n" --image-map-path map.yaml) || die "direct sync (run $n) failed"
+	grep -q "^sync: $images verified, $images copied" "$work/direct-$n.out" ||
+		{ tail -n 5 "$work/direct-$n.out" >&2; die "direct sync (run $n) did not verify and copy $images images"; }
+	stop_last_registry "dst-direct-$n"
+	printf '%s\n' "$t"
+}
+
+# airgap N — export into a fresh directory, import into a fresh registry;
+# prints the wall and CPU seconds of each. The last run's bundle is kept
+# for its sizes.
+airgap() {
+	local n=$1 dst e i r0 r1
+	rm -rf "$work/bundle"
+	e=$(timed "$work/export-$n.out" "$bin" sync --to-bundle "$work/bundle" "${common[@]}") || die "export (run $n) failed"
+	grep -q "^bundle .*: $images images" "$work/export-$n.out" ||
+		{ tail -n 5 "$work/export-$n.out" >&2; die "export (run $n) did not write $images images"; }
+	dst=$(start_registry "dst-airgap-$n")
+	mkdir -p "$work/bucket-airgap-$n"
+	r0=$(requests src)
+	i=$(timed "$work/import-$n.out" "$bin" sync --from-bundle "$work/bundle" --allowed-source "$src/bench" \
+		--trusted-root "$work/trusted_root.json" --concurrency "$conc" --target "$dst/mirror" \
+		--bucket "file://$work/bucket-airgap-$n" --image-map-path map.yaml) || die "import (run $n) failed"
+	r1=$(requests src)
+	grep -q "^sync: $images verified, $images copied" "$work/import-$n.out" ||
+		{ tail -n 5 "$work/import-$n.out" >&2; die "import (run $n) did not verify and copy $images images"; }
+	((r1 == r0)) || die "import (run $n) sent $((r1 - r0)) requests to the source registry"
+	stop_last_registry "dst-airgap-$n"
+	printf '%s %s\n' "$e" "$i"
+}
+
+: >"$work/results" # lines: WAY RUN WALL CPU
+for ((n = 1; n <= runs; n++)); do
+	order=(direct airgap)
+	((n % 2 == 0)) && order=(airgap direct)
+	for way in "${order[@]}"; do
+		if [[ $way == direct ]]; then
+			read -r wall cpu < <(direct "$n")
+			printf 'direct %s %s %s\n' "$n" "$wall" "$cpu" >>"$work/results"
+			log "run $n, direct: ${wall}s (CPU ${cpu}s)"
+		else
+			read -r ew ec iw ic < <(airgap "$n")
+			printf 'export %s %s %s\nimport %s %s %s\n' "$n" "$ew" "$ec" "$n" "$iw" "$ic" >>"$work/results"
+			log "run $n, air gap: export ${ew}s (CPU ${ec}s) + import ${iw}s (CPU ${ic}s)"
+		fi
+	done
+done
+
+# Sizes of the last bundle: every file, its blobs, and the sum of its
+# images' sizes as each would be pulled alone (index, manifests, configs,
+# layers; signatures not counted).
+bundle_bytes=$(find "$work/bundle" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+blob_bytes=$(find "$work/bundle/blobs" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+blob() { printf '%s/bundle/blobs/sha256/%s' "$work" "${1#sha256:}"; }
+images_bytes=0
+while read -r d; do
+	images_bytes=$((images_bytes + $(stat -c %s "$(blob "$d")")))
+	while read -r m size; do
+		images_bytes=$((images_bytes + size + $(jq '[.config.size] + [.layers[].size] | add' "$(blob "$m")")))
+	done < <(jq -r '.manifests[] | "\(.digest) \(.size)"' "$(blob "$d")")
+done < <(jq -r '.images[].digest' "$work/bundle/sdr-mirror/bundle.json")
+
+printf '\n%d images in %d repositories, 2 platforms, signed; concurrency %s; %d runs, alternating\n\n' "$images" "$repos" "$conc" "$runs"
+awk -v unique="$unique" -v bundle="$bundle_bytes" -v blobs="$blob_bytes" -v sum="$images_bytes" '
+	{
+		t[$1] = t[$1] " " $3; c[$1] = c[$1] " " $4
+		if ($1 != "direct") { gt[$2] += $3; gc[$2] += $4 }
+		if ($2 > runs) runs = $2
+	}
+	function median(s,   a, n, i, j, x) {
+		n = split(s, a, " ")
+		for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > x + 0; j--) a[j + 1] = a[j]; a[j + 1] = x }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	END {
+		printf "%-4s %9s %9s %9s %9s %7s   %11s %11s\n", "RUN", "DIRECT_S", "EXPORT_S", "IMPORT_S", "AIRGAP_S", "RATIO", "DIRECT_CPU", "AIRGAP_CPU"
+		for (n = 1; n <= runs; n++) {
+			split(t["direct"], dw, " "); split(c["direct"], dc, " "); split(t["export"], ew, " "); split(t["import"], iw, " ")
+			t["airgap"] = t["airgap"] " " gt[n]; c["airgap"] = c["airgap"] " " gc[n]; ratios = ratios " " gt[n] / dw[n]
+			printf "%-4d %9.2f %9.2f %9.2f %9.2f %6.2fx   %11.2f %11.2f\n", n, dw[n], ew[n], iw[n], gt[n], gt[n] / dw[n], dc[n], gc[n]
+		}
+		d = median(t["direct"]); g = median(t["airgap"])
+		printf "\nmedian wall: direct %.2fs; air gap %.2fs (export %.2fs, import %.2fs)\n", d, g, median(t["export"]), median(t["import"])
+		printf "air gap / direct, median of the per-run ratios: %.2fx (target <= 1.3x)\n", median(ratios)
+		printf "median CPU:  direct %.2fs; air gap %.2fs (export %.2fs, import %.2fs); ratio %.2fx\n", median(c["direct"]), median(c["airgap"]), median(c["export"]), median(c["import"]), median(c["airgap"]) / median(c["direct"])
+		mb = 1000000
+		printf "bundle: %.1f MB (blobs %.1f MB); unique blobs of the set %.1f MB: %+.2f%% (target within 2%%)\n", bundle / mb, blobs / mb, unique / mb, (bundle - unique) / unique * 100
+		printf "sum of the image sizes, each counted alone: %.1f MB; the bundle is %.1f%% of it\n", sum / mb, bundle / sum * 100
+	}' "$work/results"
