@@ -22,6 +22,9 @@ import (
 var fileFlags = []string{"--registry-ca-file", "--bucket-ca-file", "--registry-auth-file", "--kubeconfig", "--config", "--values",
 	"--map", "--objectstore-component", "--images-file", "--trusted-root"}
 
+// bundleFlags are the air-gap flags of sync: a bundle is carried by hand.
+var bundleFlags = []string{"--to-bundle", "--from-bundle", "--split-size"}
+
 // checkSyncArgs refuses sync flags that cannot work inside the CronJob's
 // container, with what to use instead.
 func checkSyncArgs(args []string) error {
@@ -29,6 +32,13 @@ func checkSyncArgs(args []string) error {
 		for _, flag := range fileFlags {
 			if a == flag || strings.HasPrefix(a, flag+"=") {
 				return fmt.Errorf("sync flag %q after --: the CronJob's container has no such file; use --ca-bundle-configmap or --registry-secret", a)
+			}
+		}
+	}
+	for _, a := range args {
+		for _, flag := range bundleFlags {
+			if a == flag || strings.HasPrefix(a, flag+"=") {
+				return fmt.Errorf("sync flag %q after --: a bundle is written or read by hand on either side of an air gap, not by the CronJob; run sync --to-bundle or --from-bundle yourself", a)
 			}
 		}
 	}
