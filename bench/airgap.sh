@@ -20,6 +20,12 @@
 #   BENCH_REPOS=8 BENCH_TAGS=3 BENCH_BASE_MB=40 BENCH_OWN_MB=4
 #   BENCH_RUNS=3 BENCH_CONCURRENCY=8
 #
+# With BENCH_PEERS=1 (the default) the same set also crosses as crane and
+# skopeo would carry it, once each, timed and sized beside the bundle:
+#   crane   crane pull --format=oci, one layout per image, then crane push
+#   skopeo  skopeo copy --all into one shared oci: layout, then out of it
+# (neither carries the signatures, so they move less than the bundle does).
+#
 # Not part of `make test`. Everything runs on 127.0.0.1 and is stopped and
 # removed on exit.
 set -euo pipefail
@@ -121,6 +127,49 @@ for ((n = 1; n <= runs; n++)); do
 	done
 done
 
+# peer NAME — export and import the set as the peer NAME does; prints its
+# export and import wall seconds and the bytes it carried.
+peer() {
+	local name=$1 dst out e i
+	out="$work/$name-layout"
+	rm -rf "$out"
+	mkdir -p "$out"
+	dst=$(start_registry "dst-$name")
+	case $name in
+	crane)
+		# One layout per image: crane pull appends to a layout but
+		# crane push of a layout pushes its whole index as one image.
+		awk -v out="$out" '{ n = split($0, p, "/"); print "crane pull --insecure --format=oci " $0 " " out "/" NR }' \
+			"$work/images.txt" >"$work/crane-pull.cmds"
+		awk -v out="$out" -v dst="$dst" '{ sub(/^[^\/]+\//, ""); print "crane push --insecure " out "/" NR " " dst "/" $0 }' \
+			"$work/images.txt" >"$work/crane-push.cmds"
+		e=$(timed "$work/crane-export.out" xargs -a "$work/crane-pull.cmds" -P "$conc" -I{} sh -c {}) || die "crane export failed"
+		i=$(timed "$work/crane-import.out" xargs -a "$work/crane-push.cmds" -P "$conc" -I{} sh -c {}) || die "crane import failed"
+		;;
+	skopeo)
+		awk -v out="$out" '{ tag = $0; sub(/^.*:/, "", tag); name = $0; sub(/^[^\/]+\//, "", name); sub(/:[^:]*$/, "", name); gsub(/\//, "-", name);
+			print "skopeo copy --all --src-tls-verify=false docker://" $0 " oci:" out ":" name "-" tag }' "$work/images.txt" >"$work/skopeo-export.cmds"
+		awk -v out="$out" -v dst="$dst" '{ tag = $0; sub(/^.*:/, "", tag); name = $0; sub(/^[^\/]+\//, "", name); sub(/:[^:]*$/, "", name); ref = name; gsub(/\//, "-", ref);
+			print "skopeo copy --all --dest-tls-verify=false oci:" out ":" ref "-" tag " docker://" dst "/" name ":" tag }' "$work/images.txt" >"$work/skopeo-import.cmds"
+		# One layout: its index.json is rewritten per image, so one at a time.
+		e=$(timed "$work/skopeo-export.out" xargs -a "$work/skopeo-export.cmds" -P 1 -I{} sh -c {}) || die "skopeo export failed"
+		i=$(timed "$work/skopeo-import.out" xargs -a "$work/skopeo-import.cmds" -P "$conc" -I{} sh -c {}) || die "skopeo import failed"
+		;;
+	esac
+	stop_last_registry "dst-$name"
+	printf '%s %s %s\n' "${e%% *}" "${i%% *}" "$(du -sb "$out" | cut -f1)"
+	rm -rf "$out"
+}
+
+if [[ ${BENCH_PEERS:-1} == 1 ]]; then
+	bench_peers
+	for name in crane skopeo; do
+		read -r pe pi pbytes < <(peer "$name")
+		printf '%s %s %s %s\n' "$name" "$pe" "$pi" "$pbytes" >>"$work/peers"
+		log "$name: export ${pe}s + import ${pi}s, $((pbytes / 1000000)) MB carried"
+	done
+fi
+
 # Sizes of the last bundle: every file, its blobs, and the sum of its
 # images' sizes as each would be pulled alone (index, manifests, configs,
 # layers; signatures not counted).
@@ -162,3 +211,14 @@ awk -v unique="$unique" -v bundle="$bundle_bytes" -v blobs="$blob_bytes" -v sum=
 		printf "bundle: %.1f MB (blobs %.1f MB); unique blobs of the set %.1f MB: %+.2f%% (target within 2%%)\n", bundle / mb, blobs / mb, unique / mb, (bundle - unique) / unique * 100
 		printf "sum of the image sizes, each counted alone: %.1f MB; the bundle is %.1f%% of it\n", sum / mb, bundle / sum * 100
 	}' "$work/results"
+if [[ -s $work/peers ]]; then
+	printf '\nside by side, one run each (the bundle: the mean of the runs above, signatures included):\n'
+	awk -v bundle="$bundle_bytes" -v results="$work/results" '
+		BEGIN {
+			while ((getline line < results) > 0) { split(line, f, " "); if (f[1] == "export") ex = ex " " f[3]; if (f[1] == "import") im = im " " f[3] }
+			n = split(ex, a, " "); for (k = 1; k <= n; k++) es += a[k]; m = split(im, b, " "); for (k = 1; k <= m; k++) is += b[k]
+			printf "%-8s %9s %9s %9s %11s\n", "TOOL", "EXPORT_S", "IMPORT_S", "TOTAL_S", "CARRIED_MB"
+			printf "%-8s %9.2f %9.2f %9.2f %11.1f\n", "bundle", es / n, is / m, es / n + is / m, bundle / 1000000
+		}
+		{ printf "%-8s %9.2f %9.2f %9.2f %11.1f\n", $1, $2, $3, $2 + $3, $4 / 1000000 }' "$work/peers"
+fi
