@@ -141,8 +141,11 @@ peer() {
 		# crane push of a layout pushes its whole index as one image.
 		awk -v out="$out" '{ n = split($0, p, "/"); print "crane pull --insecure --format=oci " $0 " " out "/" NR }' \
 			"$work/images.txt" >"$work/crane-pull.cmds"
-		awk -v out="$out" -v dst="$dst" '{ sub(/^[^\/]+\//, ""); print "crane push --insecure " out "/" NR " " dst "/" $0 }' \
-			"$work/images.txt" >"$work/crane-push.cmds"
+		# The images of one repository one after another: parallel pushes
+		# of one blob into one repository race (DIGEST_INVALID).
+		awk -v out="$out" -v dst="$dst" '{ rest = $0; sub(/^[^\/]+\//, "", rest); repo = rest; sub(/:[^:]*$/, "", repo)
+			cmds[repo] = cmds[repo] (cmds[repo] ? " && " : "") "crane push --insecure " out "/" NR " " dst "/" rest }
+			END { for (r in cmds) print cmds[r] }' "$work/images.txt" >"$work/crane-push.cmds"
 		e=$(timed "$work/crane-export.out" xargs -a "$work/crane-pull.cmds" -P "$conc" -I{} sh -c {}) || die "crane export failed"
 		i=$(timed "$work/crane-import.out" xargs -a "$work/crane-push.cmds" -P "$conc" -I{} sh -c {}) || die "crane import failed"
 		;;
@@ -150,7 +153,8 @@ peer() {
 		awk -v out="$out" '{ tag = $0; sub(/^.*:/, "", tag); name = $0; sub(/^[^\/]+\//, "", name); sub(/:[^:]*$/, "", name); gsub(/\//, "-", name);
 			print "skopeo copy --all --src-tls-verify=false docker://" $0 " oci:" out ":" name "-" tag }' "$work/images.txt" >"$work/skopeo-export.cmds"
 		awk -v out="$out" -v dst="$dst" '{ tag = $0; sub(/^.*:/, "", tag); name = $0; sub(/^[^\/]+\//, "", name); sub(/:[^:]*$/, "", name); ref = name; gsub(/\//, "-", ref);
-			print "skopeo copy --all --dest-tls-verify=false oci:" out ":" ref "-" tag " docker://" dst "/" name ":" tag }' "$work/images.txt" >"$work/skopeo-import.cmds"
+			cmds[name] = cmds[name] (cmds[name] ? " && " : "") "skopeo copy --all --dest-tls-verify=false oci:" out ":" ref "-" tag " docker://" dst "/" name ":" tag }
+			END { for (r in cmds) print cmds[r] }' "$work/images.txt" >"$work/skopeo-import.cmds"
 		# One layout: its index.json is rewritten per image, so one at a time.
 		e=$(timed "$work/skopeo-export.out" xargs -a "$work/skopeo-export.cmds" -P 1 -I{} sh -c {}) || die "skopeo export failed"
 		i=$(timed "$work/skopeo-import.out" xargs -a "$work/skopeo-import.cmds" -P "$conc" -I{} sh -c {}) || die "skopeo import failed"
