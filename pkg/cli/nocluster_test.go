@@ -9,9 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/testnet"
 )
 
 // kubeconfig writes a kubeconfig whose one context talks to server.
@@ -37,55 +38,12 @@ current-context: sdr
 	return p
 }
 
-// closedPort returns an address on which nothing listens.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
-}
-
-// silentServer accepts connections and never answers.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return l.Addr().String()
-}
-
 // TestNoCluster: a command that needs a cluster, run where none answers,
 // fails at once with one line that names the server tried and the ways to
 // run without a cluster that the command has.
 func TestNoCluster(t *testing.T) {
-	refused := "http://" + closedPort(t)
-	silent := "http://" + silentServer(t)
+	refused := "http://" + testnet.ClosedPort(t)
+	silent := "http://" + testnet.Silent(t)
 	withConfig := "or run without one: --config FILE (a Docker/Podman SDR's config.yaml) or --values FILE (the SDR chart's values) for its settings"
 	tests := []struct {
 		name    string
@@ -148,7 +106,7 @@ func TestNoCluster(t *testing.T) {
 // keeps its own words and remedy.
 func TestNoClusterWrapped(t *testing.T) {
 	f, _, errOut := newFactory(nil)
-	args := []string{"map", "get", "--bucket", "file:///srv/sdr", "--kubeconfig", kubeconfig(t, "http://"+closedPort(t))}
+	args := []string{"map", "get", "--bucket", "file:///srv/sdr", "--kubeconfig", kubeconfig(t, "http://"+testnet.ClosedPort(t))}
 	if code := Run(context.Background(), f, args); code != ExitError {
 		t.Errorf("exit %d, want %d", code, ExitError)
 	}

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/testnet"
+
 	"context"
 	"errors"
 	"fmt"
@@ -17,7 +19,7 @@ import (
 // registry, and sync writes nothing.
 func TestUnreachableLines(t *testing.T) {
 	dir := t.TempDir()
-	src, dst := closedPort(t), closedPort(t)
+	src, dst := testnet.ClosedPort(t), testnet.ClosedPort(t)
 	images := filepath.Join(dir, "images.txt")
 	if err := os.WriteFile(images, []byte(src+"/atlanhq/atlan-a:1\n"+src+"/atlanhq/atlan-b:2\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -17,52 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/testnet"
+
 	"github.com/google/go-containerregistry/pkg/registry"
 )
-
-// closedPort is a 127.0.0.1 address nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
-// silent is a 127.0.0.1 address that accepts connections and never
-// answers, as a firewall that drops packets looks from here.
-func silent(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	t.Cleanup(func() {
-		_ = l.Close()
-		<-done
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return l.Addr().String()
-}
 
 func host(srv *httptest.Server) string {
 	return strings.TrimPrefix(strings.TrimPrefix(srv.URL, "http://"), "https://")
@@ -87,7 +45,7 @@ func TestProbe(t *testing.T) {
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	closed, closed2, quiet := closedPort(t), closedPort(t), silent(t)
+	closed, closed2, quiet := testnet.ClosedPort(t), testnet.ClosedPort(t), testnet.Silent(t)
 
 	tests := []struct {
 		name         string
@@ -171,7 +129,7 @@ func TestProbeCancelled(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := c.Probe(ctx, nil, []string{silent(t) + "/atlan/a:1"}); !errors.Is(err, context.Canceled) {
+	if err := c.Probe(ctx, nil, []string{testnet.Silent(t) + "/atlan/a:1"}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Probe with a cancelled context = %v, want context.Canceled", err)
 	}
 }

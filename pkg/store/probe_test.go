@@ -3,57 +3,15 @@ package store
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/testnet"
 )
-
-// closedPort is a 127.0.0.1 address nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
-// silentAddr accepts connections and never answers.
-func silentAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	t.Cleanup(func() {
-		_ = l.Close()
-		<-done
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return l.Addr().String()
-}
 
 func s3URL(endpoint string) string {
 	return "s3://b?endpoint=http://" + endpoint + "&region=us-east-1&use_path_style=true"
@@ -70,7 +28,7 @@ func TestProbe(t *testing.T) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	t.Setenv("AZURE_STORAGE_ACCOUNT", "devstoreaccount1")
 	t.Setenv("AZURE_STORAGE_KEY", "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==")
-	closed := closedPort(t)
+	closed := testnet.ClosedPort(t)
 	status := func(code int) string {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) }))
 		t.Cleanup(srv.Close)
@@ -91,7 +49,7 @@ func TestProbe(t *testing.T) {
 			want: `cannot reach the bucket of "azblob://c/sdr/image-map.yaml" at ` + closed + ` (connection refused)`},
 		{name: "gcs closed port", url: "gs://b", env: map[string]string{"STORAGE_EMULATOR_HOST": closed},
 			want: `cannot reach the bucket of "gs://b/sdr/image-map.yaml" at ` + closed + ` (connection refused)`},
-		{name: "s3 silent", url: s3URL(silentAddr(t)), timeout: 300 * time.Millisecond,
+		{name: "s3 silent", url: s3URL(testnet.Silent(t)), timeout: 300 * time.Millisecond,
 			want: `(no answer within 300ms): check a firewall or proxy on the way`},
 		{name: "s3 object not there yet", url: s3URL(missing)},
 		{name: "s3 refuses the credentials", url: s3URL(denied),

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/testnet"
 
 	"github.com/google/go-containerregistry/pkg/registry"
 
@@ -22,19 +23,6 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/syncer"
 )
-
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
 
 // paths records the paths a registry was asked for.
 type paths struct {
@@ -59,7 +47,7 @@ func TestPlanReachabilityFirst(t *testing.T) {
 	srv := httptest.NewServer(src)
 	defer srv.Close()
 	srcHost := strings.TrimPrefix(srv.URL, "http://")
-	closed := closedPort(t)
+	closed := testnet.ClosedPort(t)
 	cfg := func(target string, offline bool, m *imagemap.ImageMap) syncer.Config {
 		return syncer.Config{
 			Origins: []inventory.Origin{inventory.FileOrigin{}},
@@ -124,7 +112,7 @@ func TestLoadMapUnreachableBucket(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "probe-secret")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	closed := closedPort(t)
+	closed := testnet.ClosedPort(t)
 	obj, err := store.OpenBucket(context.Background(), "s3://b?endpoint=http://"+closed+"&region=us-east-1&use_path_style=true", "sdr/image-map.yaml")
 	if err != nil {
 		t.Fatal(err)

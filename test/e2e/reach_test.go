@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log"
-	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/testnet"
 
 	"github.com/google/go-containerregistry/pkg/registry"
 )
@@ -26,12 +27,7 @@ func TestReachabilityFirst(t *testing.T) {
 	src := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer src.Close()
 	srcHost := strings.TrimPrefix(src.URL, "http://")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := l.Addr().String()
-	_ = l.Close()
+	closed := testnet.ClosedPort(t)
 
 	dir := t.TempDir()
 	images := filepath.Join(dir, "images.txt")
