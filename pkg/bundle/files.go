@@ -306,16 +306,16 @@ func (m *multiReaderAt) ReadAt(b []byte, off int64) (int, error) {
 // interrupted export resumes.
 const StagingSuffix = ".staging"
 
-// Pack packs the complete bundle in dir into the tar archive at path, or,
-// when split > 0, into parts of at most split bytes (PATH.000, PATH.001,
-// …), each with its checksum in PATH.NNN.sha256. The bundle is checked
-// first. It returns the files written.
+// Pack packs the bundle Write completed in dir into the tar archive at
+// path, or, when split > 0, into parts of at most split bytes (PATH.000,
+// PATH.001, …), each with its checksum in PATH.NNN.sha256. Write has just
+// hashed every file, so they are not hashed again; a bundle without
+// SHA256SUMS (an unfinished Write) is refused. It returns the files
+// written.
 func Pack(dir, path string, split int64) ([]string, error) {
-	b, err := Open(dir)
-	if err != nil {
-		return nil, err
+	if _, err := os.Stat(filepath.Join(dir, SumsFile)); err != nil {
+		return nil, fmt.Errorf("bundle %q: %w: it has no %s, so its export did not finish", dir, ErrIncomplete, SumsFile)
 	}
-	_ = b.Close()
 	return writeTar(dir, path, split)
 }
 

@@ -21,7 +21,7 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
-// Permissions are the IAM actions Ensure needs on the repositories.
+// Permissions are the IAM actions Create needs on the repositories.
 const Permissions = "ecr:DescribeRepositories and ecr:CreateRepository"
 
 // hostPattern matches an ECR registry host: ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn].
@@ -128,26 +128,6 @@ func New(ctx context.Context, reg Registry, o Options) (*Creator, error) {
 		}
 	}
 	return &Creator{reg: reg, client: client, input: in}, nil
-}
-
-// Ensure makes sure each repository exists, creating the ones that do not,
-// and returns those it created. A repository another writer creates at the
-// same time counts as existing. Every repository it could not check or
-// create is one error line, joined.
-func (c *Creator) Ensure(ctx context.Context, repos []string) ([]string, error) {
-	var created []string
-	var errs []error
-	for _, repo := range repos {
-		made, err := c.ensure(ctx, repo)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if made {
-			created = append(created, repo)
-		}
-	}
-	return created, errors.Join(errs...)
 }
 
 func (c *Creator) ensure(ctx context.Context, repo string) (bool, error) {

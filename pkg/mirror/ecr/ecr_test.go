@@ -3,6 +3,7 @@ package ecr
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -98,6 +99,27 @@ func newCreator(t *testing.T, f *fakeECR, s Settings) *Creator {
 	return c
 }
 
+// ensure creates repos (paths in the test registry) through Create and
+// returns the paths created and, joined in order, one error per failure.
+func ensure(c *Creator, repos ...string) ([]string, error) {
+	var full []string
+	for _, r := range repos {
+		full = append(full, host+"/"+r)
+	}
+	created, failed := c.Create(context.Background(), full)
+	var paths []string
+	for _, r := range created {
+		paths = append(paths, strings.TrimPrefix(r, host+"/"))
+	}
+	var errs []error
+	for _, r := range full {
+		if err, ok := failed[r]; ok {
+			errs = append(errs, err)
+		}
+	}
+	return paths, errors.Join(errs...)
+}
+
 func TestParseHost(t *testing.T) {
 	for h, want := range map[string]Registry{
 		host: {Host: host, Account: "123456789012", Region: "eu-west-1"},
@@ -120,7 +142,7 @@ func TestParseHost(t *testing.T) {
 func TestEnsure(t *testing.T) {
 	f := &fakeECR{repos: map[string]map[string]any{"atlan/atlan-sdr": {}}, raceOn: "atlan/raced"}
 	c := newCreator(t, f, Settings{})
-	created, err := c.Ensure(context.Background(), []string{"atlan/atlan-sdr", "atlan/atlan-teradata-app", "atlan/raced"})
+	created, err := ensure(c, "atlan/atlan-sdr", "atlan/atlan-teradata-app", "atlan/raced")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +157,7 @@ func TestEnsure(t *testing.T) {
 		t.Errorf("scanning configuration %v, want scanOnPush off", req["imageScanningConfiguration"])
 	}
 	// A second run creates nothing.
-	if created, err := c.Ensure(context.Background(), []string{"atlan/atlan-teradata-app"}); err != nil || len(created) != 0 {
+	if created, err := ensure(c, "atlan/atlan-teradata-app"); err != nil || len(created) != 0 {
 		t.Errorf("second Ensure created %q, %v; want nothing", created, err)
 	}
 }
@@ -145,7 +167,7 @@ func TestEnsure(t *testing.T) {
 func TestEnsureImmutable(t *testing.T) {
 	f := &fakeECR{repos: map[string]map[string]any{}}
 	c := newCreator(t, f, Settings{TagMutability: Immutable, ScanOnPush: true})
-	if _, err := c.Ensure(context.Background(), []string{"atlan/a"}); err != nil {
+	if _, err := ensure(c, "atlan/a"); err != nil {
 		t.Fatal(err)
 	}
 	req := f.repos["atlan/a"]
@@ -166,7 +188,7 @@ func TestEnsureDenied(t *testing.T) {
 		t.Run(op, func(t *testing.T) {
 			f := &fakeECR{repos: map[string]map[string]any{}, deny: map[string]bool{op: true}}
 			c := newCreator(t, f, Settings{})
-			created, err := c.Ensure(context.Background(), []string{"atlan/a", "atlan/b"})
+			created, err := ensure(c, "atlan/a", "atlan/b")
 			if err == nil || len(created) != 0 || len(f.created) != 0 {
 				t.Fatalf("Ensure = %q, %v; want an error and nothing created", created, err)
 			}
