@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
@@ -47,6 +48,27 @@ func serve(t *testing.T, refuse func(w http.ResponseWriter, r *http.Request) boo
 	}))
 	t.Cleanup(s.Close)
 	return strings.TrimPrefix(s.URL, "http://"), blobGets
+}
+
+// emptyMapAndCopier is an empty image map in a file and a copier with
+// short retries, as a sync into a quirky registry starts.
+func emptyMapAndCopier(ctx context.Context, t *testing.T) (store.Object, *imagemap.ImageMap, *mirror.Copier) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "image-map.yaml")
+	if err := os.WriteFile(path, []byte("images: {}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	obj := store.File(path)
+	t.Cleanup(func() { _ = obj.Close() })
+	m, err := store.LoadMap(ctx, obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := mirror.New(mirror.WithKeychain(authn.NewMultiKeychain()), mirror.WithRetry(2, 10*time.Millisecond, 50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return obj, m, c
 }
 
 func refuseWith(w http.ResponseWriter, status int, code, msg string) {
@@ -115,20 +137,7 @@ func TestDestinationCannotTake(t *testing.T) {
 			srcBlobs.Store(0)
 
 			const empty = "images: {}\n"
-			path := filepath.Join(t.TempDir(), "image-map.yaml")
-			if err := os.WriteFile(path, []byte(empty), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			obj := store.File(path)
-			t.Cleanup(func() { _ = obj.Close() })
-			m, err := store.LoadMap(ctx, obj)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := mirror.New(mirror.WithKeychain(authn.NewMultiKeychain()), mirror.WithRetry(2, 10*time.Millisecond, 50*time.Millisecond))
-			if err != nil {
-				t.Fatal(err)
-			}
+			obj, m, c := emptyMapAndCopier(ctx, t)
 			p, err := Build(ctx, []inventory.Item{{Image: source, Why: []string{"file:images.txt"}}}, m,
 				WithTarget(dst+"/atlan"), WithRegistry(c))
 			if err != nil {
@@ -248,20 +257,7 @@ func TestCreateRepositories(t *testing.T) {
 		}
 	}
 	creator.deny[dst+"/atlan/app-denied"] = true
-	path := filepath.Join(t.TempDir(), "image-map.yaml")
-	if err := os.WriteFile(path, []byte("images: {}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	obj := store.File(path)
-	t.Cleanup(func() { _ = obj.Close() })
-	m, err := store.LoadMap(ctx, obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := mirror.New(mirror.WithKeychain(authn.NewMultiKeychain()), mirror.WithRetry(2, 10*time.Millisecond, 50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
+	obj, m, c := emptyMapAndCopier(ctx, t)
 	p, err := Build(ctx, items, m, WithTarget(dst+"/atlan"), WithRegistry(c))
 	if err != nil {
 		t.Fatal(err)
