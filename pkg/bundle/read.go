@@ -57,6 +57,9 @@ func Open(dir string, opts ...Option) (*Bundle, error) {
 	}
 	b, err := open(dir, fsys, o)
 	if err != nil {
+		if t, ok := fsys.(*tarFiles); ok {
+			err = t.diagnose(err)
+		}
 		_ = fsys.Close()
 		return nil, err
 	}
