@@ -24,7 +24,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/sigtest"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
@@ -125,6 +124,32 @@ func (s *testRegistry) trustedRoot(t *testing.T) []byte {
 	return data
 }
 
+// servedCopier serves b's images on loopback for the test's duration and
+// returns a copier reading its sources there.
+func servedCopier(ctx context.Context, t *testing.T, b *Bundle) *mirror.Copier {
+	t.Helper()
+	srv, err := b.Serve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	c, err := mirror.New(mirror.WithMirrors(srv.Mirrors()), mirror.WithKeychain(authn.NewMultiKeychain()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// ownRoot is b's own trusted root as a verifier option.
+func ownRoot(t *testing.T, b *Bundle) verify.Option {
+	t.Helper()
+	data, where, ok, err := b.TrustedRoot()
+	if !ok || err != nil {
+		t.Fatalf("the bundle has no trusted root: %v", err)
+	}
+	return verify.WithTrustedRootJSON(data, where)
+}
+
 func tagOf(d name.Digest) string { return d.Context().Tag("1.0").String() }
 
 // exported writes a bundle of two signed images (one classic signature,
@@ -202,24 +227,8 @@ func TestRoundTrip(t *testing.T) {
 	src.srv.Close()
 	before := src.requests.Load()
 
-	srv, err := b.Serve(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	c, err := mirror.New(mirror.WithMirrors(srv.Mirrors()), mirror.WithKeychain(authn.NewMultiKeychain()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootJSON, _, ok, err := b.TrustedRoot()
-	if !ok || err != nil {
-		t.Fatalf("the bundle has no trusted root: %v", err)
-	}
-	tr, err := root.NewTrustedRootFromJSON(rootJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := verify.NewGate(ctx, c, verify.WithTrustedMaterial(tr), verify.WithIdentity(identity, ""), verify.WithIssuer(issuer, ""))
+	c := servedCopier(ctx, t, b)
+	g, err := verify.NewGate(ctx, c, ownRoot(t, b), verify.WithIdentity(identity, ""), verify.WithIssuer(issuer, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,20 +440,7 @@ func TestUnsignedImageRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := b.Serve(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	c, err := mirror.New(mirror.WithMirrors(srv.Mirrors()), mirror.WithKeychain(authn.NewMultiKeychain()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootJSON, where, _, err := b.TrustedRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := verify.NewGate(ctx, c, verify.WithTrustedRootJSON(rootJSON, where))
+	g, err := verify.NewGate(ctx, servedCopier(ctx, t, b), ownRoot(t, b))
 	if err != nil {
 		t.Fatal(err)
 	}
