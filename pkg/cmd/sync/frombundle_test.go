@@ -212,3 +212,20 @@ func TestSplitSizeRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateRepositoriesNeedsTarget: with no target known there is no
+// registry to create repositories in; the run says so and writes nothing.
+func TestCreateRepositoriesNeedsTarget(t *testing.T) {
+	fx := newFixture(t)
+	fx.push(t, "atlanhq/atlan-a:1", "source a")
+	fx.writeMap(t, "images: {}\n")
+	fx.stdin = "REG/atlanhq/atlan-a:1\n"
+	_, errOut, code := fx.run(t, "sync", "--verify=false", "--create-repositories", "--from", "file", "--images-file", "-",
+		"--insecure-registry", "REG", "--allowed-source", "REG/atlanhq", "--bucket", fx.bucket, "--image-map-path", mapKey)
+	if code != 1 || !strings.HasSuffix(errOut, "error: --create-repositories creates repositories under --target: pass --target ACCOUNT.dkr.ecr.REGION.amazonaws.com/PREFIX\n") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if m := fx.readMap(t); m != "images: {}\n" {
+		t.Errorf("map is now %q, want it unchanged", m)
+	}
+}

@@ -2,6 +2,7 @@ package synccmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -36,6 +37,9 @@ func (r *RepoFlags) Validate() error { return r.Check() }
 func (r *RepoFlags) Creator(ctx context.Context, f *factory.Factory, target string) (plan.RepositoryCreator, error) {
 	if !r.Create {
 		return nil, nil
+	}
+	if target == "" {
+		return nil, errors.New("--create-repositories creates repositories under --target: pass --target ACCOUNT.dkr.ecr.REGION.amazonaws.com/PREFIX")
 	}
 	host, _, _ := strings.Cut(target, "/")
 	reg, ok := ecr.ParseHost(host)
