@@ -14,6 +14,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,9 @@ type Proxy struct {
 	budget   int
 	Injected atomic.Int64
 	Requests atomic.Int64
+	// uploads are the blob uploads the target completed (a PUT to
+	// …/blobs/uploads/…?digest=D answered 201), as REPO@D.
+	uploads []string
 	counts   map[Fault]int
 	slowFor  time.Duration
 }
@@ -93,6 +97,23 @@ func (p *Proxy) Counts() map[Fault]int {
 	return out
 }
 
+// Uploaded counts the blob uploads completed since the last TakeUploads.
+func (p *Proxy) Uploaded() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.uploads)
+}
+
+// TakeUploads returns the blob uploads completed since the last call, each
+// as REPO@DIGEST.
+func (p *Proxy) TakeUploads() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.uploads
+	p.uploads = nil
+	return out
+}
+
 // Close stops the proxy.
 func (p *Proxy) Close() { _ = p.srv.Close() }
 
@@ -128,7 +149,29 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.rp.ServeHTTP(&cutWriter{ResponseWriter: w, reset: f == ResetBody}, r)
 		return
 	}
+	if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/blobs/uploads/") {
+		sw := &statusWriter{ResponseWriter: w}
+		p.rp.ServeHTTP(sw, r)
+		if sw.status == http.StatusCreated {
+			repo, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v2/"), "/blobs/uploads/")
+			p.mu.Lock()
+			p.uploads = append(p.uploads, repo+"@"+r.URL.Query().Get("digest"))
+			p.mu.Unlock()
+		}
+		return
+	}
 	p.rp.ServeHTTP(w, r)
+}
+
+// statusWriter remembers the status of the response it passes on.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
 }
 
 // cutWriter passes the headers and the first half of the body (at least

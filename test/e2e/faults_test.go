@@ -366,3 +366,71 @@ func TestSyncS3UnderFaults(t *testing.T) {
 		t.Fatal("no fault reached the S3 server: the test proves nothing")
 	}
 }
+
+// TestBundleImportInterrupted kills an import of a bundle at random points
+// (SIGKILL, into a slowed destination): the rerun completes, and uploads
+// no blob again into a repository it had already reached.
+func TestBundleImportInterrupted(t *testing.T) {
+	w := newWorld(t, 41, 0, 6)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	bundleDir := filepath.Join(w.dir, "bundle")
+	if o, err := w.run(ctx, "sync", "--to-bundle", bundleDir, "--from", "file", "--images-file", filepath.Join(w.dir, "images.txt"),
+		"--registry-mirror", "docker.io="+w.src.Addr, "--trusted-root", filepath.Join(w.dir, "trusted_root.json")); err != nil {
+		t.Fatalf("export failed: %v\n%s", err, o)
+	}
+	dst, err := faultproxy.Start(w.f.Dest, 9, 1, 1<<30, faultproxy.Slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	w.dst = dst
+	args := append([]string{"sync", "--from-bundle", bundleDir, "--from", "bundle", "--target", dst.Addr + "/mirror",
+		"--trusted-root", filepath.Join(w.dir, "trusted_root.json"), "--concurrency", "4"}, w.bucket...)
+	landed := map[string]bool{}
+	for i := range 2 {
+		cmd := exec.Command(filepath.Join(binDir, "kubectl-sdr_mirror"), args...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		// Killed once a few blobs have landed: partway, whatever the
+		// machine's speed.
+		for deadline := time.Now().Add(time.Minute); dst.Uploaded() < 4+i*3 && time.Now().Before(deadline); {
+			select {
+			case <-exited:
+				t.Fatalf("import %d finished before it could be interrupted:\n%s", i+1, out.String())
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+		w.checkInvariant(t)
+		for _, u := range dst.TakeUploads() {
+			if landed[u] {
+				t.Errorf("interrupted import %d uploaded %s again", i+1, u)
+			}
+			landed[u] = true
+		}
+	}
+	if len(landed) == 0 {
+		t.Fatal("no blob landed before the imports were killed: the test proves nothing")
+	}
+	dst.SetRate(0)
+	if o, err := w.run(ctx, args...); err != nil {
+		t.Fatalf("rerun failed: %v\n%s", err, o)
+	}
+	rest := dst.TakeUploads()
+	for _, u := range rest {
+		if landed[u] {
+			t.Errorf("the rerun uploaded %s again", u)
+		}
+	}
+	if n := w.checkInvariant(t); n != len(w.apps) {
+		t.Fatalf("after the rerun %d of %d apps are mapped", n, len(w.apps))
+	}
+	t.Logf("blobs landed before the kills: %d; by the rerun: %d", len(landed), len(rest))
+}
