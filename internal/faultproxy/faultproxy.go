@@ -52,8 +52,8 @@ type Proxy struct {
 	// uploads are the blob uploads the target completed (a PUT to
 	// …/blobs/uploads/…?digest=D answered 201), as REPO@D.
 	uploads []string
-	counts   map[Fault]int
-	slowFor  time.Duration
+	counts  map[Fault]int
+	slowFor time.Duration
 }
 
 // Start proxies to target ("127.0.0.1:port"), injecting one of faults into
