@@ -67,6 +67,7 @@ type options struct {
 	keyPath              string
 	trustedRootPath      string
 	trustedRoot          root.TrustedMaterial
+	tuf                  *tufSource
 	remote               []remote.Option
 }
 
@@ -100,6 +101,19 @@ func WithKey(path string) Option {
 // fetched and cached through TUF.
 func WithTrustedRootFile(path string) Option {
 	return func(o *options) error { o.trustedRootPath = path; return nil }
+}
+
+// WithTUF fetches the trusted root through the TUF repository at url
+// (empty: the public-good one, tuf-repo-cdn.sigstore.dev), checked against
+// the TUF root anchor (PublicGoodAnchor, or TUFAnchorFile for a private
+// Sigstore), instead of the public-good trusted root cached on disk.
+func WithTUF(anchor TUFAnchor, url string) Option {
+	return func(o *options) error { o.tuf = &tufSource{anchor: anchor, url: url}; return nil }
+}
+
+type tufSource struct {
+	anchor TUFAnchor
+	url    string
 }
 
 // WithTrustedRootJSON uses the content of a Sigstore trusted_root.json,
@@ -178,6 +192,16 @@ func New(ctx context.Context, opts ...Option) (*Verifier, error) {
 		tr, err := root.NewTrustedRootFromPath(o.trustedRootPath)
 		if err != nil {
 			return nil, fmt.Errorf("reading trusted root %q: %w", o.trustedRootPath, err)
+		}
+		v.material = tr
+	case o.tuf != nil:
+		md, err := FetchTUF(ctx, o.tuf.anchor, o.tuf.url)
+		if err != nil {
+			return nil, err
+		}
+		tr, err := root.NewTrustedRootFromJSON(md.TrustedRoot)
+		if err != nil {
+			return nil, fmt.Errorf("reading the trusted root fetched through TUF: %w", err)
 		}
 		v.material = tr
 	default:
