@@ -95,6 +95,14 @@ func NewTUFRepo(trustedRoot []byte, expires time.Time) (*TUFRepo, error) {
 	return r, nil
 }
 
+// Metadata is what a TUF client anchored at Anchor fetches to reach the
+// trusted root, by the names it keeps them under: 2.root.json,
+// timestamp.json, snapshot.json and targets.json.
+func (r *TUFRepo) Metadata() map[string][]byte {
+	return map[string][]byte{"2.root.json": r.Files["2.root.json"], "timestamp.json": r.Files["timestamp.json"],
+		"snapshot.json": r.Files["1.snapshot.json"], "targets.json": r.Files["1.targets.json"]}
+}
+
 // ServeHTTP serves the repository's files; any other path is 404, which
 // tells a client there is no newer root.
 func (r *TUFRepo) ServeHTTP(w http.ResponseWriter, req *http.Request) {

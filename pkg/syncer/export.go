@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -64,6 +65,11 @@ type ExportOptions struct {
 	// TrustedRoot is the trusted_root.json file signatures are verified
 	// with; it is copied into the bundle.
 	TrustedRoot string
+	// TUF, when TrustedRoot is empty, fetches the trusted root through a
+	// TUF repository instead; the root and every metadata file read go
+	// into the bundle, so that the inside can check the root against its
+	// own anchor, offline.
+	TUF         *ExportTUF
 	ToolVersion string
 	// Archive writes the bundle as a tar archive at Dir (first in the
 	// directory Dir.staging, which a rerun resumes), split into parts of at
@@ -72,6 +78,14 @@ type ExportOptions struct {
 	SplitSize int64
 	// Progress is told how the fetching of blobs goes.
 	Progress func(bundle.Progress)
+}
+
+// ExportTUF is the TUF repository an export fetches the trusted root from,
+// and the root it is anchored at.
+type ExportTUF struct {
+	Anchor verify.TUFAnchor
+	// URL is the repository; empty: Sigstore's public-good one.
+	URL string
 }
 
 // ExportBundle reads the needed images from cfg's origins, as Plan does,
@@ -113,8 +127,18 @@ func ExportBundle(ctx context.Context, cfg Config, eo ExportOptions) (*Export, e
 	out := &Export{Dir: eo.Dir}
 	rows := make([]ExportRow, len(items))
 	var gate *verify.Gate
+	var tuf map[string][]byte
 	if eo.Verify && len(items) > 0 {
-		if gate, err = verify.NewGate(ctx, r.copier, eo.VerifyOptions...); err != nil {
+		vopts := eo.VerifyOptions
+		if eo.TrustedRoot == "" && eo.TUF != nil {
+			md, err := verify.FetchTUF(ctx, eo.TUF.Anchor, eo.TUF.URL)
+			if err != nil {
+				return nil, err
+			}
+			trusted, tuf = md.TrustedRoot, md.Files
+			vopts = append(slices.Clip(vopts), verify.WithTrustedRootJSON(trusted, "fetched through TUF"))
+		}
+		if gate, err = verify.NewGate(ctx, r.copier, vopts...); err != nil {
 			return nil, err
 		}
 	}
@@ -131,7 +155,7 @@ func ExportBundle(ctx context.Context, cfg Config, eo ExportOptions) (*Export, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	c := bundle.Contents{ToolVersion: eo.ToolVersion, Releases: snapshot, TrustedRoot: trusted}
+	c := bundle.Contents{ToolVersion: eo.ToolVersion, Releases: snapshot, TrustedRoot: trusted, TUF: tuf}
 	for _, row := range rows {
 		c.Needed = append(c.Needed, bundle.Needed{Image: row.Source, Why: row.Why})
 		if row.State == Exported {

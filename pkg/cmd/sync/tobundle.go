@@ -67,11 +67,21 @@ func (o *SyncOptions) runExport(ctx context.Context) error {
 		return err
 	}
 	o.Verify.WarnIfDisabled(o.f)
+	var tuf *syncer.ExportTUF
+	if o.Verify.Enabled && o.Verify.Key == "" && o.Verify.TrustedRoot == "" {
+		// The trusted root is fetched through TUF, and the metadata read
+		// travels with it: the inside checks it against its own anchor.
+		anchor, err := o.Verify.Anchor()
+		if err != nil {
+			return err
+		}
+		tuf = &syncer.ExportTUF{Anchor: anchor, URL: o.Verify.TUFURL}
+	}
 	es := o.f.ErrStyles()
 	progress := ui.NewProgress(o.f.IO.ErrOut, es, ui.IsTerminal(o.f.IO.ErrOut), 0)
 	eo := syncer.ExportOptions{Dir: o.ToBundle, Archive: strings.HasSuffix(o.ToBundle, ".tar"), SplitSize: o.splitSize,
 		Verify: o.Verify.Enabled, VerifyOptions: o.Verify.Options(),
-		TrustedRoot: o.Verify.TrustedRoot, ToolVersion: version.Get().Version,
+		TrustedRoot: o.Verify.TrustedRoot, TUF: tuf, ToolVersion: version.Get().Version,
 		Progress: func(p bundle.Progress) { renderExport(progress, p) }}
 	ex, err := syncer.ExportBundle(ctx, o.Config, eo)
 	progress.Close()

@@ -137,6 +137,13 @@ func (o *Options) Complete() error {
 // Validate checks every image argument before any registry is asked. The
 // signature policy flags are checked as the verifier is built, in Run.
 func (o *Options) Validate() error {
+	importing := ""
+	if o.Bundle != "" {
+		importing = "--bundle"
+	}
+	if err := o.Verify.Validate(importing); err != nil {
+		return err
+	}
 	if o.Bundle != "" {
 		if len(o.Registry.Mirrors) > 0 {
 			return errors.New("--registry-mirror cannot be combined with --bundle: the bundle is the only registry read")

@@ -181,7 +181,7 @@ func CheckTUF(anchor TUFAnchor, md TUFMetadata, at time.Time) error {
 	}
 	if tm.Root.Signed.IsExpired(at) {
 		if last == "" {
-			return &TUFError{File: TUFRootName(tm.Root.Signed.Version + 1), Problem: fmt.Sprintf("is missing: the anchor, %s, had expired (%s)", anchor.Name, tm.Root.Signed.Expires.UTC().Format(time.RFC3339))}
+			return &TUFError{File: TUFRootName(tm.Root.Signed.Version + 1), Problem: fmt.Sprintf("is missing: the anchor had expired (%s)", tm.Root.Signed.Expires.UTC().Format(time.RFC3339))}
 		}
 		return &TUFError{File: last, Problem: fmt.Sprintf("had expired (%s)", tm.Root.Signed.Expires.UTC().Format(time.RFC3339))}
 	}
@@ -223,7 +223,11 @@ func problem(err error, at time.Time) string {
 	case errors.As(err, &expired):
 		return "had expired by " + at.UTC().Format(time.RFC3339)
 	case errors.As(err, &unsigned):
-		return "is not signed by the keys the root names: " + unsigned.Msg
+		msg := unsigned.Msg
+		if _, after, ok := strings.Cut(msg, "failed, "); ok {
+			msg = after
+		}
+		return "is not signed by the keys the root names (" + msg + ")"
 	}
 	return "does not verify: " + err.Error()
 }

@@ -105,10 +105,21 @@ func WithTrustedRootFile(path string) Option {
 
 // WithTUF fetches the trusted root through the TUF repository at url
 // (empty: the public-good one, tuf-repo-cdn.sigstore.dev), checked against
-// the TUF root anchor (PublicGoodAnchor, or TUFAnchorFile for a private
-// Sigstore), instead of the public-good trusted root cached on disk.
-func WithTUF(anchor TUFAnchor, url string) Option {
-	return func(o *options) error { o.tuf = &tufSource{anchor: anchor, url: url}; return nil }
+// the TUF root.json in rootFile (empty: the public-good root embedded in
+// this binary), instead of the public-good trusted root cached on disk:
+// for a private Sigstore.
+func WithTUF(rootFile, url string) Option {
+	return func(o *options) error {
+		anchor := PublicGoodAnchor()
+		if rootFile != "" {
+			var err error
+			if anchor, err = TUFAnchorFile(rootFile); err != nil {
+				return err
+			}
+		}
+		o.tuf = &tufSource{anchor: anchor, url: url}
+		return nil
+	}
 }
 
 type tufSource struct {
