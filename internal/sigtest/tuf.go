@@ -14,13 +14,15 @@ import (
 )
 
 // TUFRepo is a TUF repository, signed with keys made for it, that
-// publishes a trusted_root.json the way Sigstore's does: root version 1
-// (the anchor a client starts from), root version 2 with the root key
-// rotated (signed by the old key and the new), and timestamp, snapshot
-// and targets signed by an online key, with consistent snapshots.
+// publishes a trusted_root.json the way Sigstore's does, with consistent
+// snapshots: root version 1 (the anchor a client starts from); version 2,
+// which rotates the root key (signed by the old key and the new) and the
+// online key timestamp, snapshot and targets are signed with, so that
+// version 1 alone vouches for none of them; version 3, signed by the new
+// root key; and timestamp, snapshot and targets.
 type TUFRepo struct {
-	// Files are the repository's files by path: 1.root.json,
-	// 2.root.json, timestamp.json, 1.snapshot.json, 1.targets.json and
+	// Files are the repository's files by path: 1.root.json to
+	// 3.root.json, timestamp.json, 1.snapshot.json, 1.targets.json and
 	// targets/<sha256>.trusted_root.json.
 	Files map[string][]byte
 	// Anchor is 1.root.json, which a client trusts to start with.
@@ -30,46 +32,60 @@ type TUFRepo struct {
 // NewTUFRepo signs a repository publishing trustedRoot. The roots expire
 // in ten years; timestamp, snapshot and targets at expires.
 func NewTUFRepo(trustedRoot []byte, expires time.Time) (*TUFRepo, error) {
-	oldRoot, err := newTUFKey()
-	if err != nil {
-		return nil, err
+	var keys [4]*tufKey
+	for i := range keys {
+		var err error
+		if keys[i], err = newTUFKey(); err != nil {
+			return nil, err
+		}
 	}
-	newRoot, err := newTUFKey()
-	if err != nil {
-		return nil, err
-	}
-	online, err := newTUFKey()
-	if err != nil {
-		return nil, err
-	}
+	oldRoot, newRoot, oldOnline, online := keys[0], keys[1], keys[2], keys[3]
 	r := &TUFRepo{Files: map[string][]byte{}}
 	rootExpires := time.Now().UTC().AddDate(10, 0, 0).Truncate(time.Second)
 	expires = expires.UTC().Truncate(time.Second)
+	onlineRoles := []string{metadata.TIMESTAMP, metadata.SNAPSHOT, metadata.TARGETS}
 
 	root := metadata.Root(rootExpires)
 	if err := root.Signed.AddKey(oldRoot.key, metadata.ROOT); err != nil {
 		return nil, err
 	}
-	for _, role := range []string{metadata.TIMESTAMP, metadata.SNAPSHOT, metadata.TARGETS} {
-		if err := root.Signed.AddKey(online.key, role); err != nil {
+	for _, role := range onlineRoles {
+		if err := root.Signed.AddKey(oldOnline.key, role); err != nil {
 			return nil, err
 		}
 	}
+	var err error
 	if r.Anchor, err = signTUF(root, oldRoot); err != nil {
 		return nil, err
 	}
 	r.Files["1.root.json"] = r.Anchor
 
-	// Version 2 rotates the root key: the old key vouches for the new.
+	// Version 2 rotates the keys: the old root key vouches for the new.
 	root.Signatures = nil
 	root.Signed.Version = 2
-	if err := root.Signed.RevokeKey(oldRoot.id, metadata.ROOT); err != nil {
-		return nil, err
+	for _, role := range append([]string{metadata.ROOT}, onlineRoles...) {
+		old := oldOnline
+		if role == metadata.ROOT {
+			old = oldRoot
+		}
+		if err := root.Signed.RevokeKey(old.id, role); err != nil {
+			return nil, err
+		}
 	}
 	if err := root.Signed.AddKey(newRoot.key, metadata.ROOT); err != nil {
 		return nil, err
 	}
+	for _, role := range onlineRoles {
+		if err := root.Signed.AddKey(online.key, role); err != nil {
+			return nil, err
+		}
+	}
 	if r.Files["2.root.json"], err = signTUF(root, oldRoot, newRoot); err != nil {
+		return nil, err
+	}
+	root.Signatures = nil
+	root.Signed.Version = 3
+	if r.Files["3.root.json"], err = signTUF(root, newRoot); err != nil {
 		return nil, err
 	}
 
@@ -97,9 +113,9 @@ func NewTUFRepo(trustedRoot []byte, expires time.Time) (*TUFRepo, error) {
 
 // Metadata is what a TUF client anchored at Anchor fetches to reach the
 // trusted root, by the names it keeps them under: 2.root.json,
-// timestamp.json, snapshot.json and targets.json.
+// 3.root.json, timestamp.json, snapshot.json and targets.json.
 func (r *TUFRepo) Metadata() map[string][]byte {
-	return map[string][]byte{"2.root.json": r.Files["2.root.json"], "timestamp.json": r.Files["timestamp.json"],
+	return map[string][]byte{"2.root.json": r.Files["2.root.json"], "3.root.json": r.Files["3.root.json"], "timestamp.json": r.Files["timestamp.json"],
 		"snapshot.json": r.Files["1.snapshot.json"], "targets.json": r.Files["1.targets.json"]}
 }
 

@@ -39,11 +39,11 @@ func tufFixture(t *testing.T, expires time.Time) (*sigtest.TUFRepo, verify.TUFAn
 
 func TestFetchTUFRecordsTheChain(t *testing.T) {
 	repo, _, md := tufFixture(t, time.Now().Add(time.Hour))
-	want := []string{"2.root.json", verify.TUFSnapshot, verify.TUFTargets, verify.TUFTimestamp}
+	want := []string{"2.root.json", "3.root.json", verify.TUFSnapshot, verify.TUFTargets, verify.TUFTimestamp}
 	if got := slices.Sorted(maps.Keys(md.Files)); !slices.Equal(got, want) {
 		t.Fatalf("FetchTUF kept %q, want %q", got, want)
 	}
-	for name, served := range map[string]string{"2.root.json": "2.root.json", verify.TUFTimestamp: "timestamp.json",
+	for name, served := range map[string]string{"2.root.json": "2.root.json", "3.root.json": "3.root.json", verify.TUFTimestamp: "timestamp.json",
 		verify.TUFSnapshot: "1.snapshot.json", verify.TUFTargets: "1.targets.json"} {
 		if !bytes.Equal(md.Files[name], repo.Files[served]) {
 			t.Errorf("FetchTUF kept %s not as %s was served", name, served)
@@ -90,12 +90,15 @@ func TestCheckTUF(t *testing.T) {
 		{name: "expired after the export", anchor: anchor, md: *md, at: exported.Add(-time.Minute)},
 		{name: "expired at the export", anchor: anchor, md: *md, at: exported.Add(2 * time.Hour), file: verify.TUFTimestamp, want: "timestamp.json had expired by "},
 		{name: "another anchor", anchor: verify.TUFAnchor{Root: other.Anchor, Name: "x"}, md: *md, at: exported, file: "2.root.json"},
-		{name: "anchor at the final root", anchor: verify.TUFAnchor{Root: md.Files["2.root.json"], Name: "v2"}, md: *md, at: exported},
-		{name: "missing root", anchor: anchor, at: exported, file: "2.root.json", want: "is missing: the roots go from version 1 to 3",
-			md: edit(func(m *verify.TUFMetadata) {
-				m.Files["3.root.json"] = m.Files["2.root.json"]
-				delete(m.Files, "2.root.json")
-			})},
+		// Roots up to the anchor's version are not needed.
+		{name: "anchor at a later root", anchor: verify.TUFAnchor{Root: md.Files["2.root.json"], Name: "v2"}, md: *md, at: exported},
+		{name: "a root version missing", anchor: anchor, at: exported, file: "2.root.json", want: "is missing: the roots go from version 1 to 3",
+			md: edit(func(m *verify.TUFMetadata) { delete(m.Files, "2.root.json") })},
+		// Version 1 names other timestamp keys than the final root.
+		{name: "no root after the anchor", anchor: anchor, at: exported, file: verify.TUFTimestamp, want: "is not signed by the keys the root names",
+			md: edit(func(m *verify.TUFMetadata) { delete(m.Files, "2.root.json"); delete(m.Files, "3.root.json") })},
+		{name: "a root not signed by the one before", anchor: anchor, at: exported, file: "3.root.json", want: "is not signed by the keys the root names",
+			md: edit(func(m *verify.TUFMetadata) { m.Files["3.root.json"] = other.Files["3.root.json"] })},
 		{name: "no timestamp", anchor: anchor, at: exported, file: verify.TUFTimestamp, want: "is missing",
 			md: edit(func(m *verify.TUFMetadata) { delete(m.Files, verify.TUFTimestamp) })},
 		{name: "snapshot changed", anchor: anchor, at: exported, file: verify.TUFSnapshot,
