@@ -156,6 +156,8 @@ func TestBundleFlags(t *testing.T) {
 		{args: []string{"--bundle", "dir", "atlanhq/app:1.0"}, err: "--bundle checks every image the bundle holds: pass no IMAGE"},
 		{args: []string{"--bundle", "dir", "--registry-mirror", "docker.io=m:5000"}, err: "--registry-mirror cannot be combined with --bundle"},
 		{args: []string{"--bundle", "dir", "--tuf-url", "https://tuf.example.com"}, err: "--tuf-url cannot be combined with --bundle: the bundle's TUF metadata is checked offline, against --tuf-root"},
+		{args: []string{"atlanhq/app:1.0", "--tuf-url", "https://tuf.example.com", "--trusted-root", "trusted_root.json"}, err: "--tuf-url cannot be combined with --trusted-root"},
+		{args: []string{"atlanhq/app:1.0", "--tuf-url", "https://tuf.example.com", "--key", "cosign.pub"}, err: "--tuf-url cannot be combined with --key"},
 		{args: []string{"--bundle", "dir"}},
 	}
 	for _, tc := range tests {
