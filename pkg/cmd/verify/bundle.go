@@ -75,8 +75,11 @@ func (o *Options) runBundle(ctx context.Context) error {
 			break
 		}
 		own, where, ok, err := src.OwnTrustedRoot()
-		if err != nil {
+		switch {
+		case err != nil:
 			return err
+		case !ok && chainErr != nil:
+			return chainErr
 		}
 		if ok {
 			r.TrustedRoot = &TrustedRoot{Path: where, Source: "bundle", Trusted: false, Problem: noTUF}

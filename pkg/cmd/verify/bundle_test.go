@@ -171,3 +171,33 @@ func TestBundleFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestRunBundleTUFWithoutRoot: TUF metadata with no trusted_root.json
+// beside it vouches for nothing: verify says which file is missing.
+func TestRunBundleTUFWithoutRoot(t *testing.T) {
+	noCredentials(t)
+	s := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer s.Close()
+	img := pushImage(t, strings.TrimPrefix(s.URL, "http://")+"/atlanhq/app:1.0")
+	repo, err := sigtest.NewTUFRepo([]byte(`{}`), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if _, err := bundle.Write(context.Background(), dir, bundle.Contents{Images: []bundle.Image{{Source: img.Context().Tag("1.0").String(), Digest: img.DigestStr()}},
+		TUF: repo.Metadata()}); err != nil {
+		t.Fatal(err)
+	}
+	anchor := filepath.Join(t.TempDir(), "root.json")
+	if err := os.WriteFile(anchor, repo.Anchor, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, _, _ := factory.NewTest(nil)
+	o, err := parse(f, "--bundle", dir, "--tuf-root", anchor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "sdr-mirror/trusted_root.json is missing") {
+		t.Errorf("verify --bundle of TUF metadata without a trusted root: %v, want the missing file named", err)
+	}
+}
