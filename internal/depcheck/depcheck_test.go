@@ -37,7 +37,7 @@ var allowed = map[string][]string{
 	"pkg/mirror/ecr":    {module + "pkg/setting", "github.com/aws/aws-sdk-go-v2/", "github.com/aws/smithy-go"},
 	"pkg/mirror/verify": {module + "pkg/setting", module + "pkg/mirror", module + "pkg/imagemap", "github.com/google/go-containerregistry/", "github.com/sigstore/", "github.com/theupdateframework/go-tuf/v2/"},
 	"pkg/bundle":        {module + "pkg/imagemap", "github.com/google/go-containerregistry/", "golang.org/x/sync/", "golang.org/x/sys/"},
-	"pkg/syncer": {module + "pkg/setting", module + "pkg/bundle", "github.com/google/go-containerregistry/pkg/name", "github.com/google/go-containerregistry/pkg/v1/remote", "golang.org/x/sync/", module + "pkg/imagemap", module + "pkg/inventory", module + "pkg/mirror", module + "pkg/mirror/verify",
+	"pkg/syncer": {module + "pkg/setting", module + "pkg/bundle", "github.com/google/go-containerregistry/pkg/name", "github.com/google/go-containerregistry/pkg/v1", "github.com/google/go-containerregistry/pkg/v1/remote", "golang.org/x/sync/", module + "pkg/imagemap", module + "pkg/inventory", module + "pkg/mirror", module + "pkg/mirror/verify",
 		module + "pkg/plan", module + "pkg/sdr", module + "pkg/store"},
 	"pkg/store": {module + "pkg/setting", module + "pkg/imagemap", module + "internal/capool",
 		"gocloud.dev/", "cloud.google.com/go/storage", "github.com/Azure/azure-sdk-for-go/sdk/", "github.com/aws/aws-sdk-go-v2/",

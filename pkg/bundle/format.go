@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 )
 
@@ -45,6 +47,38 @@ type Manifest struct {
 	Created       time.Time `json:"created"`
 	ToolVersion   string    `json:"toolVersion"`
 	Images        []Image   `json:"images"`
+	// Inside and External are set on an incremental bundle, exported
+	// against the inside's lock (sync --since-lock).
+	Inside   []Inside   `json:"inside,omitempty"`
+	External []External `json:"external,omitempty"`
+}
+
+// Inside is a needed image the inside already holds at the same digest,
+// per the lock the bundle was exported against: it is named, with its
+// manifest's descriptor, but not carried.
+type Inside struct {
+	Source    string          `json:"source"`
+	Digest    string          `json:"digest"`
+	MediaType types.MediaType `json:"mediaType"`
+	Size      int64           `json:"size"`
+	// Destination is where the lock says the image was mirrored.
+	Destination string   `json:"destination"`
+	Why         []string `json:"why"`
+}
+
+// External is a config or layer blob a carried image uses but the bundle
+// does not hold, because an image the lock names as mirrored inside holds
+// it: an import mounts it from Repository, and checks it is there before
+// anything is pushed.
+type External struct {
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+	// Repository is the destination repository inside that holds it.
+	Repository string `json:"repository"`
+	// Image is the first carried image that uses it; From the mirrored
+	// image it was found in.
+	Image string `json:"image"`
+	From  string `json:"from"`
 }
 
 // Image is one exported image: the source reference it is needed as, the

@@ -30,6 +30,8 @@ type Bundle struct {
 	index    v1.IndexManifest
 	// mediaTypes are the media types of every manifest the index reaches.
 	mediaTypes map[v1.Hash]types.MediaType
+	// external are the blobs an incremental bundle leaves out, by hex.
+	external map[string]External
 	// refs are the index entries by repository (source registry host
 	// included): tags, and referrers by subject digest.
 	repos map[string]*repoContent
@@ -39,6 +41,9 @@ type repoContent struct {
 	repo      name.Repository
 	tags      map[string]v1.Descriptor
 	referrers map[string][]v1.Descriptor
+	// inside are the images of an incremental bundle the inside holds
+	// already, by tag and by digest: their manifests are not carried.
+	inside map[string]Inside
 }
 
 // Open checks the bundle in dir before anything is read from it: it must
@@ -154,6 +159,9 @@ func (b *Bundle) readJSON(rel string, v any, required bool) error {
 // load indexes the layout: every index entry by its ref name, every
 // manifest it reaches by digest, each blob checked to be present.
 func (b *Bundle) load() error {
+	if err := b.loadIncremental(); err != nil {
+		return err
+	}
 	for i, d := range b.index.Manifests {
 		refName := d.Annotations[AnnotationRefName]
 		where := fmt.Sprintf("entry %d", i)
@@ -185,7 +193,7 @@ func (b *Bundle) load() error {
 func (b *Bundle) repo(r name.Repository) *repoContent {
 	rc, ok := b.repos[r.Name()]
 	if !ok {
-		rc = &repoContent{repo: r, tags: map[string]v1.Descriptor{}, referrers: map[string][]v1.Descriptor{}}
+		rc = &repoContent{repo: r, tags: map[string]v1.Descriptor{}, referrers: map[string][]v1.Descriptor{}, inside: map[string]Inside{}}
 		b.repos[r.Name()] = rc
 	}
 	return rc
@@ -212,6 +220,9 @@ func (b *Bundle) walk(d v1.Descriptor, refName string) error {
 	b.mediaTypes[d.Digest] = d.MediaType
 	for _, bl := range refs.blobs() {
 		r := BlobsDir + "/" + bl.Digest.Hex
+		if _, ext := b.external[bl.Digest.Hex]; ext && bl.Digest.Algorithm == "sha256" {
+			continue
+		}
 		if _, ok := b.sums[r]; !ok || bl.Digest.Algorithm != "sha256" {
 			return &CorruptError{Dir: b.dir, File: r, Problem: fmt.Sprintf("is missing (a blob of %s)", refName)}
 		}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -128,6 +129,10 @@ func (h *layoutRegistry) manifest(w http.ResponseWriter, r *http.Request, rc *re
 			d, mt = hash, m
 		}
 	}
+	if in, ok := rc.inside[ref]; ok && d.Hex == "" {
+		h.insideManifest(w, r, in)
+		return
+	}
 	if d.Hex == "" {
 		writeError(w, http.StatusNotFound, "MANIFEST_UNKNOWN", "manifest "+ref+" is not in the bundle")
 		return
@@ -140,6 +145,10 @@ func (h *layoutRegistry) blob(w http.ResponseWriter, r *http.Request, ref string
 	d, err := v1.NewHash(ref)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "DIGEST_INVALID", err.Error())
+		return
+	}
+	if e, ok := h.b.external[d.Hex]; ok && d.Algorithm == "sha256" {
+		writeError(w, http.StatusNotFound, "BLOB_UNKNOWN", "blob "+ref+" is external: the bundle leaves it out because "+e.Repository+" inside holds it")
 		return
 	}
 	if _, ok := h.b.sums[BlobsDir+"/"+d.Hex]; !ok || d.Algorithm != "sha256" {
@@ -159,6 +168,20 @@ func (h *layoutRegistry) serveFile(w http.ResponseWriter, r *http.Request, d v1.
 	defer f.Close()
 	w.Header().Set("Docker-Content-Digest", d.String())
 	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+// insideManifest answers for an image the inside holds already: a HEAD
+// gets its digest, so a plan finds it in sync, but its manifest was not
+// carried.
+func (h *layoutRegistry) insideManifest(w http.ResponseWriter, r *http.Request, in Inside) {
+	if r.Method != http.MethodHead {
+		writeError(w, http.StatusNotFound, "MANIFEST_UNKNOWN", "manifest of "+in.Source+" is not in the bundle: the lock it was exported against says "+in.Destination+" holds it")
+		return
+	}
+	w.Header().Set("Content-Type", string(in.MediaType))
+	w.Header().Set("Docker-Content-Digest", in.Digest)
+	w.Header().Set("Content-Length", strconv.FormatInt(in.Size, 10))
+	w.WriteHeader(http.StatusOK)
 }
 
 func (h *layoutRegistry) tagList(w http.ResponseWriter, rc *repoContent) {

@@ -39,6 +39,12 @@ type Contents struct {
 	// TUF is the TUF metadata the trusted root was fetched with, by file
 	// name (N.root.json, timestamp.json, …), written under TUFDir.
 	TUF map[string][]byte
+	// Inside are needed images the inside holds already (per its lock):
+	// named, not carried. Locked is every image that lock names: the
+	// config and layer blobs they hold are left out of the bundle and
+	// recorded as external.
+	Inside []Inside
+	Locked []Locked
 }
 
 // Stats says what a Write did.
@@ -54,11 +60,16 @@ type Stats struct {
 	// Fetched blobs were read from the registries this run; Kept were
 	// there already and hashed to their names; Replaced were there but
 	// corrupt or partial, and were removed.
-	Fetched      int      `json:"fetched"`
-	FetchedBytes int64    `json:"fetchedBytes"`
-	Kept         int      `json:"kept"`
-	Replaced     int      `json:"replaced"`
-	Warnings     []string `json:"warnings,omitempty"`
+	Fetched      int   `json:"fetched"`
+	FetchedBytes int64 `json:"fetchedBytes"`
+	Kept         int   `json:"kept"`
+	Replaced     int   `json:"replaced"`
+	// Inside are the needed images the inside holds already; External
+	// and ExternalBytes the blobs left out because it holds them.
+	Inside        int      `json:"inside,omitempty"`
+	External      int      `json:"external,omitempty"`
+	ExternalBytes int64    `json:"externalBytes,omitempty"`
+	Warnings      []string `json:"warnings,omitempty"`
 }
 
 // ErrNoSpace is returned, before anything is written, when the file
@@ -89,13 +100,25 @@ func Write(ctx context.Context, dir string, c Contents, opts ...Option) (*Stats,
 	}
 	w := &writer{o: o, dir: dir, manifests: map[string]manifestBlob{}, blobs: map[string]blobSource{},
 		pullers: map[string]*remote.Puller{}, tags: map[string]map[string]bool{}, seen: map[string]bool{}}
-	st := &Stats{ID: o.newID(), Images: len(c.Images)}
+	st := &Stats{ID: o.newID(), Images: len(c.Images), Inside: len(c.Inside)}
 
 	// Every manifest is read before the first byte is written, so the
 	// free space can be checked against what is still to fetch.
 	for _, img := range c.Images {
 		if err := w.addImage(ctx, img, st); err != nil {
 			return nil, err
+		}
+	}
+	var external []External
+	if len(c.Locked) > 0 {
+		held, err := w.readLocked(ctx, c.Locked, st)
+		if err != nil {
+			return nil, err
+		}
+		external = w.leaveOut(held)
+		for _, e := range external {
+			st.External++
+			st.ExternalBytes += e.Size
 		}
 	}
 	good, removed, err := scanBlobs(dir, o.concurrency)
@@ -158,7 +181,7 @@ func Write(ctx context.Context, dir string, c Contents, opts ...Option) (*Stats,
 	st.Blobs = len(w.manifests) + len(w.blobs)
 	st.Attached = len(w.index) - len(c.Images)
 
-	if err := w.writeMeta(c, st); err != nil {
+	if err := w.writeMeta(c, external, st); err != nil {
 		return nil, err
 	}
 	return st, w.writeSums()
@@ -192,8 +215,9 @@ type manifestBlob struct {
 
 // blobSource is where a config or layer blob is read from.
 type blobSource struct {
-	repo name.Repository // as fetched: mirror applied
-	desc v1.Descriptor
+	repo  name.Repository // as fetched: mirror applied
+	desc  v1.Descriptor
+	image string // the first image that uses it
 }
 
 type writer struct {
@@ -234,8 +258,10 @@ func (w *writer) puller(reg name.Registry, opts []remote.Option) (*remote.Puller
 type source struct {
 	pull name.Repository // where it is read (a mirror applied)
 	repo name.Repository // its source repository, for ref names
-	opts []remote.Option
-	p    *remote.Puller
+	// image is the image being exported, for the blobs it records.
+	image string
+	opts  []remote.Option
+	p     *remote.Puller
 }
 
 func (w *writer) addImage(ctx context.Context, img Image, st *Stats) error {
@@ -255,7 +281,7 @@ func (w *writer) addImage(ctx context.Context, img Image, st *Stats) error {
 	if err != nil {
 		return err
 	}
-	src := source{pull: pullRef.Context(), repo: ref.Context(), opts: ropts, p: p}
+	src := source{pull: pullRef.Context(), repo: ref.Context(), image: img.Source, opts: ropts, p: p}
 	desc, ds, err := w.walk(ctx, src, d, "")
 	if err != nil {
 		return fmt.Errorf("exporting %q: %w", img.Source, err)
@@ -294,7 +320,7 @@ func (w *writer) walk(ctx context.Context, src source, d v1.Hash, mt types.Media
 	for _, b := range refs.blobs() {
 		w.mu.Lock()
 		if _, ok := w.blobs[b.Digest.Hex]; !ok {
-			w.blobs[b.Digest.Hex] = blobSource{repo: src.pull, desc: b}
+			w.blobs[b.Digest.Hex] = blobSource{repo: src.pull, desc: b, image: src.image}
 		}
 		w.mu.Unlock()
 	}
@@ -441,12 +467,12 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // writeMeta writes oci-layout, index.json and the sdr-mirror/ folder.
-func (w *writer) writeMeta(c Contents, st *Stats) error {
+func (w *writer) writeMeta(c Contents, external []External, st *Stats) error {
 	files := map[string]any{
 		LayoutFile: map[string]string{"imageLayoutVersion": "1.0.0"},
 		IndexFile:  v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: w.index},
 		ManifestFile: Manifest{FormatVersion: FormatVersion, ID: st.ID, Parent: c.Parent, Created: w.o.now().UTC().Truncate(time.Second),
-			ToolVersion: c.ToolVersion, Images: nonNil(c.Images)},
+			ToolVersion: c.ToolVersion, Images: nonNil(c.Images), Inside: c.Inside, External: external},
 		NeededFile: nonNil(c.Needed),
 	}
 	if c.Releases != nil {

@@ -3,6 +3,7 @@ package mirror
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync/atomic"
 
@@ -25,6 +26,9 @@ type blobHome struct {
 // it from the source; every other repository of that registry mounts it
 // from there, after the stream finished.
 func (c *Copier) ensureBlob(ctx context.Context, j *job, b v1.Descriptor) error {
+	if home, ok := c.o.external[b.Digest]; ok {
+		return c.mountExternal(ctx, j, b, home)
+	}
 	key := j.dstRepo.RegistryStr() + "@" + b.Digest.String()
 	c.blobsMu.Lock()
 	h, found := c.blobs[key]
@@ -109,6 +113,9 @@ func (b *blob) Uncompressed() (io.ReadCloser, error) {
 }
 
 func (b *blob) Compressed() (io.ReadCloser, error) {
+	if home, ok := b.c.o.external[b.desc.Digest]; ok {
+		return nil, fmt.Errorf("blob %s is not carried and could not be mounted from %s, which the lock says holds it: check it is there, or bring the blob along", b.desc.Digest, home)
+	}
 	ref := b.j.srcRepo.Digest(b.desc.Digest.String())
 	l, err := b.c.puller.Layer(b.ctx, ref)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/capool"
@@ -38,6 +39,9 @@ type options struct {
 	// probeTimeout bounds each registry's reachability probe.
 	probeTimeout time.Duration
 	overwrite    bool
+	// external are blobs mounted from the destination, never read from
+	// the source (WithExternalBlobs).
+	external map[v1.Hash]name.Repository
 }
 
 func defaultOptions() *options {

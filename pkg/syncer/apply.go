@@ -74,6 +74,9 @@ func (r *Run) Copies() int {
 // plan's states, and returns what it did. The copier that checked the
 // plan copies too, so its registry sessions (ping, token) are reused.
 func (r *Run) Apply(ctx context.Context, a Apply) (*plan.Outcome, error) {
+	if err := r.checkExternal(ctx); err != nil {
+		return nil, err
+	}
 	if a.Progress != nil {
 		r.copier.SetProgress(a.Progress)
 	}

@@ -6,6 +6,9 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/bundle"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
@@ -36,9 +39,24 @@ func OpenBundle(ctx context.Context, dir string) (*BundleSource, error) {
 	return &BundleSource{Bundle: b, srv: srv}, nil
 }
 
-// Registry is the copy engine option that reads every source the bundle
-// names from the bundle: its registries become mirrors of the sources.
-func (s *BundleSource) Registry() mirror.Option { return mirror.WithMirrors(s.srv.Mirrors()) }
+// Registry are the copy engine options that read every source the bundle
+// names from the bundle (its registries become mirrors of the sources),
+// and mount the external blobs of an incremental bundle from the
+// destination repositories that hold them.
+func (s *BundleSource) Registry() []mirror.Option {
+	opts := []mirror.Option{mirror.WithMirrors(s.srv.Mirrors())}
+	if ext := s.External(); len(ext) > 0 {
+		blobs := map[v1.Hash]name.Repository{}
+		for _, e := range ext {
+			// Checked when the bundle was opened.
+			d, _ := v1.NewHash(e.Digest)
+			r, _ := name.NewRepository(e.Repository)
+			blobs[d] = r
+		}
+		opts = append(opts, mirror.WithExternalBlobs(blobs))
+	}
+	return opts
+}
 
 // Close stops serving the bundle and releases its files.
 func (s *BundleSource) Close() error { return errors.Join(s.srv.Close(), s.Bundle.Close()) }
@@ -103,7 +121,15 @@ func (r *Run) markNotInBundle() {
 		if _, ok := r.cfg.Bundle.Lookup(it.Source); ok {
 			continue
 		}
-		it.State, it.Reason, it.Error, it.Digest = plan.Missing, NotInBundle, "", ""
+		detail := ""
+		if in, ok := r.cfg.Bundle.Inside(it.Source); ok {
+			if !it.State.NeedsWork(r.cfg.Overwrite) {
+				// The inside holds it, as the lock said: nothing to carry.
+				continue
+			}
+			detail = fmt.Sprintf("the lock the bundle was exported against says %s holds %s; it is not there now: export it again without the lock", in.Destination, in.Digest)
+		}
+		it.State, it.Reason, it.Error, it.Digest = plan.Missing, NotInBundle, detail, ""
 	}
 	r.Plan.Recount()
 }
@@ -190,4 +216,58 @@ func VerifyBundle(ctx context.Context, s *BundleSource, c *mirror.Copier, opts .
 		policy = v.Policy()
 	}
 	return out, policy, nil
+}
+
+// MissingExternalError stops an import, before anything is pushed, when
+// a blob an incremental bundle leaves out is not where the inside's lock
+// said it is.
+type MissingExternalError struct {
+	Bundle string
+	// Missing are the blobs absent; the first is named.
+	Missing []bundle.External
+}
+
+func (e *MissingExternalError) Error() string {
+	m := e.Missing[0]
+	more := ""
+	if n := len(e.Missing) - 1; n > 0 {
+		more = fmt.Sprintf(" (and %d more)", n)
+	}
+	return fmt.Sprintf("bundle %q: blob %s of %s is not carried, and %s does not hold it%s: nothing was pushed; export the bundle again against the inside's current lock, or without one",
+		e.Bundle, m.Digest, m.Image, m.Repository, more)
+}
+
+// checkExternal checks, before anything is pushed, that every blob the
+// bundle leaves out is in the destination repository named for it.
+func (r *Run) checkExternal(ctx context.Context) error {
+	b := r.cfg.Bundle
+	if b == nil || len(b.External()) == 0 || r.Copies() == 0 {
+		return nil
+	}
+	ext := b.External()
+	absent := make([]bool, len(ext))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(r.cfg.Concurrency, 1))
+	for i, e := range ext {
+		g.Go(func() error {
+			d, _ := v1.NewHash(e.Digest)
+			repo, _ := name.NewRepository(e.Repository)
+			ok, err := r.copier.HasBlob(gctx, repo, d)
+			absent[i] = !ok
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	missing := &MissingExternalError{Bundle: b.Dir()}
+	for i, e := range ext {
+		if absent[i] {
+			missing.Missing = append(missing.Missing, e)
+		}
+	}
+	if len(missing.Missing) > 0 {
+		return missing
+	}
+	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
 
@@ -22,6 +24,7 @@ const (
 	Unverified = "unverified" // the signature check failed: left out
 	Failed     = "error"      // the registry could not be read: left out
 	Left       = "skipped"    // found, but not an image to mirror
+	Inside     = "inside"     // the inside's lock has it at this digest: not carried
 )
 
 // ExportRow is one needed image and what the export did with it.
@@ -78,6 +81,10 @@ type ExportOptions struct {
 	SplitSize int64
 	// Progress is told how the fetching of blobs goes.
 	Progress func(bundle.Progress)
+	// SinceLock is the inside's lock (docs/bundle.md, "Incremental
+	// bundles"): needed images it holds at the same digest are not
+	// carried, nor the blobs of any image it names.
+	SinceLock *imagemap.Lock
 }
 
 // ExportTUF is the TUF repository an export fetches the trusted root from,
@@ -142,12 +149,25 @@ func ExportBundle(ctx context.Context, cfg Config, eo ExportOptions) (*Export, e
 			return nil, err
 		}
 	}
+	held := lockIndex(eo.SinceLock)
+	inside := make([]*bundle.Inside, len(items))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(cfg.Concurrency, 1))
 	for i, it := range items {
 		rows[i] = ExportRow{Source: it.Image, Why: it.Why}
 		g.Go(func() error {
-			rows[i].Digest, rows[i].State, rows[i].Signer, rows[i].Reason = r.exportCheck(gctx, gate, it.Image)
+			desc, err := r.exportHead(gctx, it.Image)
+			if err != nil {
+				rows[i].State, rows[i].Reason = Failed, err.Error()
+				return nil
+			}
+			rows[i].Digest = desc.Digest.String()
+			if e, ok := held[lockKey(it.Image, rows[i].Digest)]; ok {
+				rows[i].State, rows[i].Reason = Inside, "mirrored inside to "+e.Destination+", per the lock"
+				inside[i] = &bundle.Inside{Source: it.Image, Digest: rows[i].Digest, MediaType: desc.MediaType, Size: desc.Size, Destination: e.Destination, Why: nonNilStrings(it.Why)}
+				return nil
+			}
+			rows[i].State, rows[i].Signer, rows[i].Reason = r.exportVerify(gctx, gate, it.Image, rows[i].Digest)
 			return nil
 		})
 	}
@@ -156,8 +176,17 @@ func ExportBundle(ctx context.Context, cfg Config, eo ExportOptions) (*Export, e
 		return nil, err
 	}
 	c := bundle.Contents{ToolVersion: eo.ToolVersion, Releases: snapshot, TrustedRoot: trusted, TUF: tuf}
-	for _, row := range rows {
+	if l := eo.SinceLock; l != nil {
+		c.Parent = lastBundle(l)
+		for _, e := range l.Entries {
+			c.Locked = append(c.Locked, bundle.Locked{Source: e.Source, Digest: e.Digest, Destination: e.Destination})
+		}
+	}
+	for i, row := range rows {
 		c.Needed = append(c.Needed, bundle.Needed{Image: row.Source, Why: row.Why})
+		if inside[i] != nil {
+			c.Inside = append(c.Inside, *inside[i])
+		}
 		if row.State == Exported {
 			c.Images = append(c.Images, bundle.Image{Source: row.Source, Digest: row.Digest, Why: row.Why, Signer: row.Signer})
 		}
@@ -173,7 +202,7 @@ func ExportBundle(ctx context.Context, cfg Config, eo ExportOptions) (*Export, e
 		rows = append(rows, ExportRow{Source: s.Image, Why: nonNilStrings(why), State: Left, Reason: s.Reason})
 	}
 	out.Images = rows
-	if len(c.Images) == 0 {
+	if len(c.Images) == 0 && len(c.Inside) == 0 {
 		return out, fmt.Errorf("no image to export to %q: none of the %d needed images passed", eo.Dir, len(items))
 	}
 	dir := eo.Dir
@@ -196,25 +225,64 @@ func ExportBundle(ctx context.Context, cfg Config, eo ExportOptions) (*Export, e
 	return out, nil
 }
 
-// exportCheck resolves source's digest and passes it through the gate.
-func (r *Run) exportCheck(ctx context.Context, gate *verify.Gate, source string) (digest, state string, signer *imagemap.Signer, reason string) {
+// exportHead resolves source's digest.
+func (r *Run) exportHead(ctx context.Context, source string) (*v1.Descriptor, error) {
 	ref, opts, err := r.copier.SourceRemote(source)
 	if err != nil {
-		return "", Failed, nil, err.Error()
+		return nil, err
 	}
 	desc, err := remote.Head(ref, append(opts, remote.WithContext(ctx))...)
 	if err != nil {
-		return "", Failed, nil, fmt.Sprintf("reading %s: %v", ref, err)
+		return nil, fmt.Errorf("reading %s: %w", ref, err)
 	}
-	digest = desc.Digest.String()
+	return desc, nil
+}
+
+// exportVerify passes source at digest through the gate.
+func (r *Run) exportVerify(ctx context.Context, gate *verify.Gate, source, digest string) (state string, signer *imagemap.Signer, reason string) {
 	if gate == nil {
-		return digest, Exported, nil, ""
+		return Exported, nil, ""
 	}
-	signer, err = gate.Verify(ctx, source, digest)
+	signer, err := gate.Verify(ctx, source, digest)
 	if err != nil {
-		return digest, Unverified, nil, err.Error()
+		return Unverified, nil, err.Error()
 	}
-	return digest, Exported, signer, ""
+	return Exported, signer, ""
+}
+
+// lockIndex indexes the entries of the inside's lock by source and
+// digest.
+func lockIndex(l *imagemap.Lock) map[string]imagemap.LockEntry {
+	out := map[string]imagemap.LockEntry{}
+	if l == nil {
+		return out
+	}
+	for _, e := range l.Entries {
+		out[lockKey(e.Source, e.Digest)] = e
+	}
+	return out
+}
+
+// lockKey is source, as the registry names it, at digest: the map's
+// short forms (atlanhq/app:1.0) and the full ones meet.
+func lockKey(source, digest string) string {
+	if ref, err := name.ParseReference(source); err == nil {
+		source = ref.Name()
+	}
+	return source + "@" + digest
+}
+
+// lastBundle is the ID of the bundle the lock's newest imported entry came
+// from: the parent of a bundle exported against it.
+func lastBundle(l *imagemap.Lock) string {
+	var id string
+	var at time.Time
+	for _, e := range l.Entries {
+		if e.Bundle != nil && !e.Time.Before(at) {
+			id, at = e.Bundle.ID, e.Time
+		}
+	}
+	return id
 }
 
 func nonNilStrings(s []string) []string {

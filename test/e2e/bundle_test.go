@@ -13,7 +13,11 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -24,7 +28,8 @@ import (
 
 // TestBundle crosses an air gap with the built binary: on the connected
 // side a Distribution registry $SRC holds $SRC/atlanhq/{good,bundled,
-// unsigned}:1.0 (two platforms; good signed in the classic tag layout,
+// unsigned,fresh}:1.0 (two platforms; fresh is good with one more layer on
+// each platform, a later release; good and fresh signed in the classic tag layout,
 // bundled as a Sigstore bundle referrer, by an offline Sigstore whose
 // trusted_root.json is in the work directory), and a latest-releases
 // server at $ATLAN_URL announces all three. `stop-connected` stops both;
@@ -101,10 +106,17 @@ func signBundleImages(env *testscript.Env, src string) error {
 	if err := os.WriteFile(filepath.Join(env.WorkDir, "trusted_root.json"), root, 0o600); err != nil {
 		return err
 	}
-	for _, n := range []string{"good", "bundled", "unsigned"} {
+	var good v1.ImageIndex
+	for _, n := range []string{"good", "bundled", "unsigned", "fresh"} {
 		idx, err := random.Index(64<<10, 2, 2)
+		if n == "fresh" {
+			idx, err = nextRelease(good)
+		}
 		if err != nil {
 			return err
+		}
+		if n == "good" {
+			good = idx
 		}
 		tag, err := name.NewTag(src + "/atlanhq/" + n + ":1.0")
 		if err != nil {
@@ -120,7 +132,7 @@ func signBundleImages(env *testscript.Env, src string) error {
 		env.Setenv(strings.ToUpper(n)+"_DIGEST", d.String())
 		ref := tag.Context().Digest(d.String())
 		switch n {
-		case "good":
+		case "good", "fresh":
 			err = s.SignClassic(ref, verify.DefaultIdentity, verify.DefaultIssuer, sigtest.Payload(ref))
 		case "bundled":
 			err = s.SignReferrer(ref, verify.DefaultIdentity, verify.DefaultIssuer)
@@ -160,4 +172,29 @@ func serveTUF(env *testscript.Env) error {
 	env.Values["tuf"] = srv
 	env.Setenv("TUF_URL", srv.URL)
 	return nil
+}
+
+// nextRelease is a new release built on idx: each platform's image with
+// one more layer, so it shares every other blob with idx.
+func nextRelease(idx v1.ImageIndex) (v1.ImageIndex, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	out := v1.ImageIndex(empty.Index)
+	for _, d := range im.Manifests {
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return nil, err
+		}
+		l, err := random.Layer(16<<10, types.OCILayer)
+		if err != nil {
+			return nil, err
+		}
+		if img, err = mutate.AppendLayers(img, l); err != nil {
+			return nil, err
+		}
+		out = mutate.AppendManifests(out, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: d.Platform}})
+	}
+	return out, nil
 }

@@ -53,6 +53,9 @@ type Options struct {
 	// ToBundle is sync --to-bundle: the directory a bundle is written to
 	// instead of pushing and mapping.
 	ToBundle string
+	// SinceLock is --since-lock: the inside's lock an export leaves out
+	// what it holds by.
+	SinceLock string
 	// SplitSize is --split-size: the largest part of a tar bundle.
 	SplitSize string
 	splitSize int64
@@ -230,7 +233,7 @@ func (o *Options) Complete(ctx context.Context) error {
 		return err
 	}
 	if o.bundle != nil {
-		c.Registry = append(c.Registry, o.bundle.Registry())
+		c.Registry = append(c.Registry, o.bundle.Registry()...)
 		c.Bundle = o.bundle
 	}
 	c.Concurrency = o.Concurrency

@@ -70,6 +70,9 @@ as the real run would.`,
   # Across an air gap: export on a connected host (a rerun resumes)
   NAME sync --to-bundle /media/sdr-bundle --atlan-url https://acme.atlan.com --images-file images.txt
 
+  # Next time, only what is new since the inside's last import
+  NAME sync --to-bundle /media/sdr-bundle-2 --since-lock image-map.yaml.lock.json --atlan-url https://acme.atlan.com
+
   # ... and import inside, checking every file and signature before any push, with the
   # bundle's trusted root once its TUF metadata chains to the Sigstore root in this binary
   NAME sync -n atlan --from-bundle /media/sdr-bundle
@@ -86,7 +89,7 @@ as the real run would.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			if o.ToBundle != "" || cmd.Flags().Changed("split-size") {
+			if o.ToBundle != "" || cmd.Flags().Changed("split-size") || cmd.Flags().Changed("since-lock") {
 				if err := o.validateToBundle(cmd.Flags()); err != nil {
 					return err
 				}
@@ -102,6 +105,7 @@ as the real run would.`,
 	}
 	o.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&o.ToBundle, "to-bundle", "", "write the verified images, their signatures and referrers to a bundle in this directory, or in this tar archive when it ends in .tar, instead of pushing and mapping (the connected side of an air gap; see verify --bundle)")
+	cmd.Flags().StringVar(&o.SinceLock, "since-lock", "", "with --to-bundle: the inside's lock file (<image map path>.lock.json, carried out); images it holds at the same digest are not carried, nor any blob of the images it names, which the import mounts inside instead")
 	cmd.Flags().StringVar(&o.SplitSize, "split-size", "", "with --to-bundle PATH.tar: split the archive into parts of at most this size (4Gi, 700Mi), PATH.tar.000, .001, …, each with its .sha256")
 	o.Block.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "verify and show the map change, copy and write nothing")

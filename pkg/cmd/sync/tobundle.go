@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/bundle"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/version"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/syncer"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
 )
@@ -35,6 +37,9 @@ const minSplitSize = 1 << 20
 // validateToBundle refuses, naming it, the first flag an export has no use
 // for.
 func (o *SyncOptions) validateToBundle(fs *pflag.FlagSet) error {
+	if o.SinceLock != "" && o.ToBundle == "" {
+		return errors.New("--since-lock leaves out of an export what the inside's lock says it holds: pass --to-bundle too")
+	}
 	if o.SplitSize != "" {
 		switch {
 		case o.ToBundle == "":
@@ -66,6 +71,10 @@ func (o *SyncOptions) runExport(ctx context.Context) error {
 	if err := o.Complete(ctx); err != nil {
 		return err
 	}
+	lock, err := o.readSinceLock()
+	if err != nil {
+		return err
+	}
 	o.Verify.WarnIfDisabled(o.f)
 	var tuf *syncer.ExportTUF
 	if o.Verify.Enabled && o.Verify.Key == "" && o.Verify.TrustedRoot == "" {
@@ -82,7 +91,7 @@ func (o *SyncOptions) runExport(ctx context.Context) error {
 	eo := syncer.ExportOptions{Dir: o.ToBundle, Archive: strings.HasSuffix(o.ToBundle, ".tar"), SplitSize: o.splitSize,
 		Verify: o.Verify.Enabled, VerifyOptions: o.Verify.Options(),
 		TrustedRoot: o.Verify.TrustedRoot, TUF: tuf, ToolVersion: version.Get().Version,
-		Progress: func(p bundle.Progress) { renderExport(progress, p) }}
+		Progress: func(p bundle.Progress) { renderExport(progress, p) }, SinceLock: lock}
 	ex, err := syncer.ExportBundle(ctx, o.Config, eo)
 	progress.Close()
 	if ex == nil {
@@ -137,7 +146,7 @@ func exportTable(w io.Writer, s *ui.Styles, ex *syncer.Export, why bool) error {
 		switch ex.Images[row].State {
 		case syncer.Exported:
 			return s.OK
-		case syncer.Left:
+		case syncer.Left, syncer.Inside:
 			return s.Faint
 		}
 		return s.Bad
@@ -148,6 +157,12 @@ func exportTable(w io.Writer, s *ui.Styles, ex *syncer.Export, why bool) error {
 		if _, err := fmt.Fprintf(w, "\nbundle %s: %d images, %d signatures and referrers, %d blobs (%s); fetched %d (%s), kept %d already there\n",
 			ex.Dir, st.Images, st.Attached, st.Blobs, bytesOf(st.Bytes), st.Fetched, bytesOf(st.FetchedBytes), st.Kept); err != nil {
 			return err
+		}
+		if st.Inside > 0 || st.External > 0 {
+			if _, err := fmt.Fprintf(w, "left out, per the lock: %s already inside, %s they hold (%s), recorded as external\n",
+				count(st.Inside, "needed image", "needed images"), count(st.External, "blob", "blobs"), bytesOf(st.ExternalBytes)); err != nil {
+				return err
+			}
 		}
 	}
 	if len(ex.Files) > 0 {
@@ -169,4 +184,23 @@ func bytesOf(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// readSinceLock reads --since-lock: the inside's lock file, carried out.
+func (o *SyncOptions) readSinceLock() (*imagemap.Lock, error) {
+	if o.SinceLock == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(o.SinceLock)
+	if err != nil {
+		return nil, fmt.Errorf("--since-lock: %w: carry out the inside's lock, the object <image map path>.lock.json beside its image map", err)
+	}
+	l, err := imagemap.ParseLock(data)
+	if err != nil {
+		return nil, fmt.Errorf("--since-lock %q: %w", o.SinceLock, err)
+	}
+	if len(l.Entries) == 0 {
+		o.f.Warnf("--since-lock %q names no image: the bundle carries everything", o.SinceLock)
+	}
+	return l, nil
 }

@@ -52,7 +52,7 @@ func (o *Options) runBundle(ctx context.Context) error {
 	}
 	defer src.Close()
 	// Only the bundle is read: no credentials are needed, none are sent.
-	c, err := mirror.New(mirror.WithKeychain(authn.NewMultiKeychain()), src.Registry())
+	c, err := mirror.New(append([]mirror.Option{mirror.WithKeychain(authn.NewMultiKeychain())}, src.Registry()...)...)
 	if err != nil {
 		return err
 	}

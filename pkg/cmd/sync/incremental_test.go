@@ -1,0 +1,259 @@
+package synccmd_test
+
+import (
+	"encoding/json"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/sigtest"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/bundle"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
+)
+
+// releaseFixture holds atlanhq/app:1 and atlanhq/app:2, signed, which
+// share a base layer: a release after another.
+type releaseFixture struct {
+	*fixture
+	root   string
+	policy []string
+	base   v1.Hash
+}
+
+func newReleaseFixture(t *testing.T) *releaseFixture {
+	t.Helper()
+	fx := newFixture(t)
+	s, err := sigtest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := static.NewLayer([]byte(strings.Repeat("base layer ", 1000)), types.OCILayer)
+	for _, v := range []string{"1", "2"} {
+		img, err := mutate.AppendLayers(empty.Image, base, static.NewLayer([]byte("release "+v), types.OCILayer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := name.ParseReference(fx.reg + "/atlanhq/app:" + v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+		d, err := img.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dr := ref.Context().Digest(d.String())
+		if err := s.SignClassic(dr, signIdentity, signIssuer, sigtest.Payload(dr)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, err := s.TrustedRootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootFile := filepath.Join(t.TempDir(), "trusted_root.json")
+	if err := os.WriteFile(rootFile, root, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bd, err := base.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &releaseFixture{fixture: fx, root: rootFile, base: bd,
+		policy: []string{"--trusted-root", rootFile, "--certificate-identity", signIdentity, "--certificate-oidc-issuer", signIssuer}}
+}
+
+// export writes a bundle of the images listed on standard input.
+func (fx *releaseFixture) export(t *testing.T, dir, images string, extra ...string) (string, string, int) {
+	t.Helper()
+	fx.stdin = images
+	args := append([]string{"sync", "--to-bundle", dir, "--from", "file", "--images-file", "-", "--allowed-source", "REG/atlanhq"}, fx.policy...)
+	return fx.run(t, append(args, extra...)...)
+}
+
+// importInto imports the bundle dir into the map and REG/mirror.
+func (fx *releaseFixture) importInto(t *testing.T, dir string) (string, string, int) {
+	t.Helper()
+	fx.stdin = ""
+	args := append([]string{"sync", "--from-bundle", dir, "--from", "bundle", "--allowed-source", "REG/atlanhq", "--bucket", fx.bucket,
+		"--image-map-path", mapKey, "--target", "REG/mirror"}, fx.policy...)
+	return fx.run(t, args...)
+}
+
+func (fx *releaseFixture) lockFile() string {
+	return filepath.Join(fx.dir, imagemap.LockKey(mapKey))
+}
+
+func readManifest(t *testing.T, dir string) bundle.Manifest {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, bundle.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m bundle.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// blobFiles lists the blobs a bundle directory holds.
+func blobFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(dir, bundle.BlobsDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// TestSinceLock: after a first bundle is imported, a bundle exported
+// against the inside's lock carries only the new release's blobs; the
+// image already inside and the shared base layer are named, not carried;
+// the import maps the new release and mounts the base layer.
+func TestSinceLock(t *testing.T) {
+	fx := newReleaseFixture(t)
+	first := filepath.Join(t.TempDir(), "first")
+	if _, errOut, code := fx.export(t, first, "REG/atlanhq/app:1\n"); code != 0 {
+		t.Fatalf("first export: exit %d, stderr %q", code, errOut)
+	}
+	fx.writeMap(t, "images: {}\n")
+	if out, errOut, code := fx.importInto(t, first); code != 0 {
+		t.Fatalf("first import: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+
+	second := filepath.Join(t.TempDir(), "second")
+	out, errOut, code := fx.export(t, second, "REG/atlanhq/app:1\nREG/atlanhq/app:2\n", "--since-lock", fx.lockFile())
+	if code != 0 {
+		t.Fatalf("incremental export: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	for _, want := range []string{"atlanhq/app:1", "inside", "mirrored inside to " + fx.normalise(fx.reg) + "/mirror/app", "atlanhq/app:2", "exported",
+		"left out, per the lock: 1 needed image already inside, 1 blob they hold"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("incremental export output lacks %q:\n%s", want, out)
+		}
+	}
+	m := readManifest(t, second)
+	if len(m.Images) != 1 || !strings.HasSuffix(m.Images[0].Source, "/atlanhq/app:2") {
+		t.Errorf("carried images %+v, want app:2 only", m.Images)
+	}
+	if len(m.Inside) != 1 || !strings.HasSuffix(m.Inside[0].Source, "/atlanhq/app:1") {
+		t.Errorf("inside images %+v, want app:1", m.Inside)
+	}
+	if len(m.External) != 1 || m.External[0].Digest != fx.base.String() || !strings.HasSuffix(m.External[0].Repository, "/mirror/app") {
+		t.Errorf("external blobs %+v, want the base layer %s in mirror/app", m.External, fx.base)
+	}
+	if m.Parent != readManifest(t, first).ID || m.Parent == "" {
+		t.Errorf("parent %q, want the first bundle's id %q", m.Parent, readManifest(t, first).ID)
+	}
+	// Only app:2's own blobs: its manifest, config and layer, and its
+	// signature's manifest, config and layer.
+	blobs := blobFiles(t, second)
+	if slices.Contains(blobs, fx.base.Hex) || len(blobs) != 6 {
+		t.Errorf("incremental bundle holds %d blobs %v, want app:2's 6 without the base layer", len(blobs), blobs)
+	}
+
+	out, errOut, code = fx.importInto(t, second)
+	if code != 0 {
+		t.Fatalf("incremental import: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if !strings.Contains(out, "sync: 1 verified, 1 copied") {
+		t.Errorf("incremental import output %q, want app:2 verified and copied", out)
+	}
+	data, err := os.ReadFile(fx.lockFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := imagemap.ParseLock(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range lock.Entries {
+		if e.Bundle != nil {
+			got = append(got, fx.normalise(e.Source)+" from "+e.Bundle.ID)
+		}
+	}
+	want := []string{fx.normalise(fx.reg) + "/atlanhq/app:1 from " + readManifest(t, first).ID, fx.normalise(fx.reg) + "/atlanhq/app:2 from " + m.ID}
+	if !slices.Equal(got, want) {
+		t.Errorf("lock entries %q, want %q", got, want)
+	}
+	if got, want := digestOf(t, fx.reg+"/mirror/app:2"), digestOf(t, fx.reg+"/atlanhq/app:2"); got != want || got == "" {
+		t.Errorf("imported app:2 digest %q, want the source's %q", got, want)
+	}
+}
+
+// TestSinceLockExternalAbsent: an import whose external blob is not where
+// the lock said stops before anything is pushed or mapped, naming the
+// blob and the image.
+func TestSinceLockExternalAbsent(t *testing.T) {
+	fx := newReleaseFixture(t)
+	elsewhere := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(elsewhere.Close)
+	other := strings.TrimPrefix(elsewhere.URL, "http://")
+	d1 := digestOf(t, fx.reg+"/atlanhq/app:1")
+	lock := imagemap.Lock{Version: imagemap.LockVersion, Entries: []imagemap.LockEntry{{
+		Source: fx.reg + "/atlanhq/app:1", Destination: other + "/mirror/app:1", Digest: d1}}}
+	data, err := json.Marshal(lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockFile := filepath.Join(t.TempDir(), "lock.json")
+	if err := os.WriteFile(lockFile, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if out, errOut, code := fx.export(t, dir, "REG/atlanhq/app:2\n", "--since-lock", lockFile); code != 0 {
+		t.Fatalf("export: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	fx.writeMap(t, "images: {}\n")
+	out, errOut, code := fx.importInto(t, dir)
+	want := "blob " + fx.base.String() + " of " + fx.normalise(fx.reg) + "/atlanhq/app:2 is not carried, and " + fx.normalise(other) + "/mirror/app does not hold it"
+	if code != 1 || !strings.Contains(errOut, want) || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("import: exit %d, stdout %q, stderr %q; want one line %q", code, out, errOut, want)
+	}
+	if digestOf(t, fx.reg+"/mirror/app:2") != "" || fx.readMap(t) != "images: {}\n" {
+		t.Errorf("an import that stopped pushed or mapped")
+	}
+}
+
+func TestSinceLockRefused(t *testing.T) {
+	fx := newReleaseFixture(t)
+	bad := filepath.Join(t.TempDir(), "lock.json")
+	if err := os.WriteFile(bad, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sync", "--images-file", "-", "--since-lock", bad}, "--since-lock leaves out of an export what the inside's lock says it holds: pass --to-bundle too"},
+		{[]string{"sync", "--images-file", "-", "--to-bundle", t.TempDir(), "--since-lock", bad}, `--since-lock "` + bad + `": parsing lock file`},
+		{[]string{"sync", "--images-file", "-", "--to-bundle", t.TempDir(), "--since-lock", bad + ".absent"}, "--since-lock: open " + bad + ".absent: no such file or directory: carry out the inside's lock"},
+	} {
+		_, errOut, code := fx.run(t, tc.args...)
+		if code != 1 || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%q: exit %d, stderr %q; want one line %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}
