@@ -1,8 +1,10 @@
 package syncer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -44,6 +46,16 @@ type Export struct {
 	Stats  *bundle.Stats `json:"stats,omitempty"`
 	// Files are the archive's files, when the bundle is a tar archive.
 	Files []string `json:"files,omitempty"`
+	// TUF says where the trusted root was fetched through TUF, when it was.
+	TUF *ExportedTUF `json:"tuf,omitempty"`
+}
+
+// ExportedTUF is the TUF repository an export fetched the trusted root
+// from, the anchor it chained to, and the metadata files it carries.
+type ExportedTUF struct {
+	URL    string   `json:"url"`
+	Anchor string   `json:"anchor"`
+	Files  []string `json:"files"`
 }
 
 // Left reports the needed images the bundle does not hold: refused by
@@ -143,6 +155,7 @@ func ExportBundle(ctx context.Context, cfg Config, eo ExportOptions) (*Export, e
 				return nil, err
 			}
 			trusted, tuf = md.TrustedRoot, md.Files
+			out.TUF = &ExportedTUF{URL: cmp.Or(eo.TUF.URL, verify.PublicGoodURL), Anchor: eo.TUF.Anchor.Name, Files: slices.Sorted(maps.Keys(tuf))}
 			vopts = append(slices.Clip(vopts), verify.WithTrustedRootJSON(trusted, "fetched through TUF"))
 		}
 		if gate, err = verify.NewGate(ctx, r.copier, vopts...); err != nil {

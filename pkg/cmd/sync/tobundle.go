@@ -165,6 +165,11 @@ func exportTable(w io.Writer, s *ui.Styles, ex *syncer.Export, why bool) error {
 			}
 		}
 	}
+	if t := ex.TUF; t != nil {
+		if _, err := fmt.Fprintf(w, "trusted root: fetched through TUF from %s, chained to %s; its metadata is in %s/\n", t.URL, t.Anchor, bundle.TUFDir); err != nil {
+			return err
+		}
+	}
 	if len(ex.Files) > 0 {
 		_, err := fmt.Fprintf(w, "written: %s\n", strings.Join(ex.Files, ", "))
 		return err

@@ -53,9 +53,11 @@ func TestBundleTUF(t *testing.T) {
 	fx, root, repo, url, anchorFile := tufFixture(t)
 	policy := []string{"--certificate-identity", signIdentity, "--certificate-oidc-issuer", signIssuer}
 	dir := filepath.Join(t.TempDir(), "bundle")
-	if _, errOut, code := fx.run(t, append([]string{"sync", "--to-bundle", dir, "--allowed-source", "REG/atlanhq", "--tuf-url", url, "--tuf-root", anchorFile}, policy...)...); code != 1 ||
-		!strings.Contains(errOut, "1 needed image is not in the bundle") {
-		t.Fatalf("export: exit %d, stderr %q; want 1 and the unsigned image left out", code, errOut)
+	out, errOut, code := fx.run(t, append([]string{"sync", "--to-bundle", dir, "--allowed-source", "REG/atlanhq", "--tuf-url", url, "--tuf-root", anchorFile}, policy...)...)
+	if code != 1 || !strings.Contains(errOut, "1 needed image is not in the bundle") ||
+		!strings.Contains(out, "trusted root: fetched through TUF from http://127.0.0.1:") ||
+		!strings.Contains(out, `, chained to --tuf-root "`+anchorFile+`"; its metadata is in sdr-mirror/tuf/`) {
+		t.Fatalf("export: exit %d, stdout %q, stderr %q; want 1, the unsigned image left out, and where the trusted root came from", code, out, errOut)
 	}
 	for name, want := range map[string][]byte{"tuf/2.root.json": repo.Files["2.root.json"], "tuf/3.root.json": repo.Files["3.root.json"],
 		"tuf/timestamp.json": repo.Files["timestamp.json"], "tuf/snapshot.json": repo.Files["1.snapshot.json"],

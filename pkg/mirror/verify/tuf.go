@@ -31,6 +31,9 @@ const (
 	TUFTarget = "trusted_root.json"
 )
 
+// PublicGoodURL is Sigstore's public-good TUF repository.
+const PublicGoodURL = tuf.DefaultMirror
+
 // TUFRootName is the name of root version v.
 func TUFRootName(v int64) string { return fmt.Sprintf("%d.root.json", v) }
 
@@ -76,7 +79,7 @@ type TUFMetadata struct {
 // offline (CheckTUF). Nothing is cached on disk: every file is fetched.
 func FetchTUF(ctx context.Context, anchor TUFAnchor, url string) (*TUFMetadata, error) {
 	if url == "" {
-		url = tuf.DefaultMirror
+		url = PublicGoodURL
 	}
 	rec := &recorder{next: fetcher.NewDefaultFetcher(), base: strings.TrimSuffix(url, "/") + "/", files: map[string][]byte{}}
 	// Nothing is written with the cache disabled; an empty directory of
