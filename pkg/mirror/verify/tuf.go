@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/tuf"
+	"github.com/sigstore/sigstore-go/pkg/util"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
 	"github.com/theupdateframework/go-tuf/v2/metadata/trustedmetadata"
@@ -81,7 +82,9 @@ func FetchTUF(ctx context.Context, anchor TUFAnchor, url string) (*TUFMetadata, 
 	if url == "" {
 		url = PublicGoodURL
 	}
-	rec := &recorder{next: fetcher.NewDefaultFetcher(), base: strings.TrimSuffix(url, "/") + "/", files: map[string][]byte{}}
+	f := fetcher.NewDefaultFetcher()
+	f.SetHTTPUserAgent(util.ConstructUserAgent())
+	rec := &recorder{next: f, base: strings.TrimSuffix(url, "/") + "/", files: map[string][]byte{}}
 	// Nothing is written with the cache disabled; an empty directory of
 	// its own keeps the client from reading a cache left elsewhere.
 	tmp, err := os.MkdirTemp("", "sdr-mirror-tuf-")
