@@ -224,3 +224,29 @@ func edit(t *testing.T, dir, rel string, change func([]byte) []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestSyncTUF: online, --tuf-url and --tuf-root fetch the trusted root
+// from a private Sigstore's TUF repository; one that does not chain to
+// --tuf-root stops the run before any push.
+func TestSyncTUF(t *testing.T) {
+	fx, root, _, url, anchorFile := tufFixture(t)
+	other, err := sigtest.NewTUFRepo(root, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"sync", "--allowed-source", "REG/atlanhq", "--bucket", fx.bucket, "--image-map-path", mapKey, "--target", "REG/mirror",
+		"--certificate-identity", signIdentity, "--certificate-oidc-issuer", signIssuer, "--tuf-url", url}
+	fx.writeMap(t, "images: {}\n")
+	_, errOut, code := fx.run(t, append(args, "--tuf-root", writeTemp(t, "root.json", other.Anchor))...)
+	if code != 1 || !strings.Contains(errOut, "fetching the Sigstore trusted root through TUF from http://127.0.0.1:") ||
+		digestOf(t, fx.reg+"/mirror/signed:1") != "" || fx.readMap(t) != "images: {}\n" {
+		t.Fatalf("sync against another TUF root: exit %d, stderr %q; want it stopped before any push", code, errOut)
+	}
+	out, errOut, code := fx.run(t, append(args, "--tuf-root", anchorFile)...)
+	if code != 1 || !strings.Contains(out, "unverified") {
+		t.Fatalf("sync: exit %d, stdout %q, stderr %q; want the unsigned image unverified", code, out, errOut)
+	}
+	if got, want := digestOf(t, fx.reg+"/mirror/signed:1"), digestOf(t, fx.reg+"/atlanhq/signed:1"); got != want || got == "" {
+		t.Errorf("mirrored digest %q, want the source's %q", got, want)
+	}
+}
