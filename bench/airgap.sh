@@ -15,7 +15,9 @@
 # at most 1.3x; on a shared machine the CPU ratio moves less), and the bundle
 # size against the unique blob bytes of the set (target: within 2%) and the
 # sum of its images' sizes. The import must send no request to the source
-# registry; the script fails if it does.
+# registry; the script fails if it does. Last, one new release is seeded and
+# exported against the last import's lock (--since-lock): the incremental
+# bundle must hold only the blobs that release adds (target: nothing else).
 #
 #   BENCH_REPOS=8 BENCH_TAGS=3 BENCH_BASE_MB=40 BENCH_OWN_MB=4
 #   BENCH_RUNS=3 BENCH_CONCURRENCY=8
@@ -63,11 +65,26 @@ timed() {
 
 src=$(start_registry src)
 log "seeding $src: $repos repositories x $tags images, 2 platforms, ${base_mb} MB base per platform, ${own_mb} MB own layer per image and platform, signed keyless"
-(cd "$root" && go run ./bench/seed -registry "$src" -repos "$repos" -tags "$tags" -base-mb "$base_mb" -own-mb "$own_mb") >"$work/images.txt"
-(cd "$root" && go run ./bench/sign -trusted-root "$work/trusted_root.json") <"$work/images.txt"
+(cd "$root" && go run ./bench/seed -registry "$src" -repos "$repos" -tags "$tags" -base-mb "$base_mb" -own-mb "$own_mb" -next "$work/next.txt") >"$work/images.txt"
+next_ref=$(head -n 1 "$work/next.txt")
+cat "$work/images.txt" - <<<"$next_ref" | (cd "$root" && go run ./bench/sign -trusted-root "$work/trusted_root.json")
 [[ $(wc -l <"$work/images.txt") -eq $images ]] || die "the seed did not print $images images"
-# Every blob the source holds: the images and their signatures, once each.
-unique=$(find "$work/src/data" -path '*/blobs/*' -name data -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+# The blobs the next release adds (for the incremental bundle, below): its
+# own, listed by the seed, and its signature's, read from the registry.
+next_digest=$(sed -n 2p "$work/next.txt" | cut -d' ' -f1)
+next_repo=${next_ref#*/}
+next_repo=${next_repo%:*}
+curl -fsS -o "$work/next-sig.json" -H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' \
+	"http://$src/v2/$next_repo/manifests/${next_digest/:/-}.sig" || die "reading the signature of the next release $next_ref"
+{
+	tail -n +2 "$work/next.txt"
+	printf 'sha256:%s %s\n' "$(sha256sum <"$work/next-sig.json" | cut -d' ' -f1)" "$(stat -c %s "$work/next-sig.json")"
+	jq -r '[.config] + .layers | .[] | "\(.digest) \(.size)"' "$work/next-sig.json"
+} >"$work/next-blobs.txt"
+next_bytes=$(awk '{ s += $2 } END { print s + 0 }' "$work/next-blobs.txt")
+# Every blob the source holds: the images and their signatures, once each
+# (the next release's left out: it is not part of the set).
+unique=$(find "$work/src/data" -path '*/blobs/*' -name data -type f -printf '%s\n' | awk -v next_bytes="$next_bytes" '{ s += $1 } END { print s - next_bytes }')
 log "seeded $images images, $((unique / 1000000)) MB of unique blobs"
 
 common=(--from file --images-file "$work/images.txt" --allowed-source "$src/bench"
@@ -126,6 +143,26 @@ for ((n = 1; n <= runs; n++)); do
 		fi
 	done
 done
+
+# The incremental target: after the last import, one new release; the
+# bundle exported against that import's lock must hold only the blobs the
+# release adds (and its signature's).
+{
+	cat "$work/images.txt"
+	printf '%s\n' "$next_ref"
+} >"$work/images-next.txt"
+inc_t=$(timed "$work/incremental.out" "$bin" sync --to-bundle "$work/bundle-inc" --from file --images-file "$work/images-next.txt" \
+	--since-lock "$work/bucket-airgap-$runs/map.yaml.lock.json" --allowed-source "$src/bench" \
+	--trusted-root "$work/trusted_root.json" --concurrency "$conc") || die "incremental export failed"
+grep -q "^left out, per the lock: $images needed images already inside" "$work/incremental.out" ||
+	{ tail -n 5 "$work/incremental.out" >&2; die "the incremental export did not leave out the $images images inside"; }
+find "$work/bundle-inc/blobs/sha256" -type f -printf 'sha256:%f %s\n' | sort >"$work/inc-blobs.txt"
+sort "$work/next-blobs.txt" >"$work/next-blobs.sorted"
+read -r inc_n inc_bytes < <(awk '{ n++; s += $2 } END { print n + 0, s + 0 }' "$work/inc-blobs.txt")
+read -r extra_n extra_bytes < <(join -v 1 "$work/inc-blobs.txt" "$work/next-blobs.sorted" | awk '{ n++; s += $2 } END { print n + 0, s + 0 }')
+lacking=$(join -v 2 "$work/inc-blobs.txt" "$work/next-blobs.sorted" | wc -l)
+((lacking == 0)) || die "the incremental bundle lacks $lacking of the blobs the new release adds"
+next_n=$(wc -l <"$work/next-blobs.txt")
 
 # peer NAME — export and import the set as the peer NAME does; prints its
 # export and import wall seconds and the bytes it carried.
@@ -215,6 +252,9 @@ awk -v unique="$unique" -v bundle="$bundle_bytes" -v blobs="$blob_bytes" -v sum=
 		printf "bundle: %.1f MB (blobs %.1f MB); unique blobs of the set %.1f MB: %+.2f%% (target within 2%%)\n", bundle / mb, blobs / mb, unique / mb, (bundle - unique) / unique * 100
 		printf "sum of the image sizes, each counted alone: %.1f MB; the bundle is %.1f%% of it\n", sum / mb, bundle / sum * 100
 	}' "$work/results"
+printf '\nincremental, after one new release (%s): %d blobs, %.2f MB in %.2fs; the release adds %d blobs, %.2f MB;\n' \
+	"$next_ref" "$inc_n" "$(awk -v b="$inc_bytes" 'BEGIN { print b / 1000000 }')" "${inc_t%% *}" "$next_n" "$(awk -v b="$next_bytes" 'BEGIN { print b / 1000000 }')"
+printf 'carried beyond them: %d blobs, %d bytes (target 0)\n' "$extra_n" "$extra_bytes"
 if [[ -s $work/peers ]]; then
 	printf '\nside by side, one run each (the bundle: the mean of the runs above, signatures included):\n'
 	awk -v bundle="$bundle_bytes" -v results="$work/results" '

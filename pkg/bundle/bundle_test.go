@@ -2,6 +2,8 @@ package bundle
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -45,6 +47,8 @@ type testRegistry struct {
 	signer    *sigtest.Signer
 	base      v1.Layer
 	layerSize int64
+	// lie changes one byte of every blob served.
+	lie atomic.Bool
 }
 
 func newSource(t *testing.T) *testRegistry {
@@ -55,6 +59,18 @@ func newSource(t *testing.T) *testRegistry {
 		s.requests.Add(1)
 		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:") {
 			s.blobGets.Add(1)
+			if s.lie.Load() {
+				// Every blob's bytes, one of them changed.
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, r)
+				body := rec.Body.Bytes()
+				if len(body) > 0 {
+					body[len(body)/2] ^= 0x01
+				}
+				w.WriteHeader(rec.Code)
+				_, _ = w.Write(body)
+				return
+			}
 		}
 		h.ServeHTTP(w, r)
 	}))
@@ -310,6 +326,17 @@ func TestOpenRefuses(t *testing.T) {
 			data, _ := os.ReadFile(p)
 			writeTest(t, p, []byte(strings.Replace(string(data), "file:images.txt:1", "file:images.txt:9", 1)))
 		}},
+		{name: "a blob under another digest, its checksum along", want: "is listed with another digest than its name", change: func(t *testing.T, dir string) {
+			// The bytes hash to their checksum, but not to the digest the
+			// file is named, and fetched, by.
+			other := BlobsDir + "/" + strings.Repeat("ab", 32)
+			if err := os.Rename(filepath.Join(dir, layer), filepath.Join(dir, other)); err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(dir, SumsFile)
+			data, _ := os.ReadFile(p)
+			writeTest(t, p, []byte(strings.Replace(string(data), "  "+layer+"\n", "  "+other+"\n", 1)))
+		}},
 		{name: "no SHA256SUMS", want: "has no SHA256SUMS", is: ErrIncomplete, change: func(t *testing.T, dir string) {
 			if err := os.Remove(filepath.Join(dir, SumsFile)); err != nil {
 				t.Fatal(err)
@@ -394,6 +421,32 @@ func mustChild(t *testing.T, d name.Digest) string {
 		t.Fatal(err)
 	}
 	return m.Manifests[0].Digest.String()
+}
+
+// TestWriteRefusesChangedBytes: a blob whose bytes do not match its digest
+// fails the export, and nothing is left under its name.
+func TestWriteRefusesChangedBytes(t *testing.T) {
+	src := newSource(t)
+	a := src.push(t, "atlanhq/a")
+	src.lie.Store(true)
+	dir := t.TempDir()
+	_, err := Write(context.Background(), dir, Contents{Images: []Image{{Source: tagOf(a), Digest: a.DigestStr()}}})
+	if err == nil || !strings.Contains(err.Error(), "sha256") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("Write from a registry that changes bytes: %v, want one line naming the digest", err)
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, BlobsDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, BlobsDir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != e.Name() {
+			t.Errorf("blobs/sha256/%s is left with bytes that hash to another digest", e.Name())
+		}
+	}
 }
 
 func TestNoSpace(t *testing.T) {

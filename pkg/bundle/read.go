@@ -240,6 +240,19 @@ func (b *Bundle) openBlob(d v1.Hash) (io.ReadSeekCloser, error) {
 	return b.files.open(BlobsDir + "/" + d.Hex)
 }
 
+// OpenBlob opens the config or layer blob d when the bundle holds it; ok
+// is false for one it does not (an external blob).
+func (b *Bundle) OpenBlob(d v1.Hash) (rc io.ReadCloser, ok bool, err error) {
+	if _, held := b.sums[BlobsDir+"/"+d.Hex]; !held || d.Algorithm != "sha256" {
+		return nil, false, nil
+	}
+	f, err := b.openBlob(d)
+	if err != nil {
+		return nil, false, fmt.Errorf("bundle %q: %w", b.dir, err)
+	}
+	return f, true, nil
+}
+
 // Dir is where the bundle is: its directory, or its tar archive.
 func (b *Bundle) Dir() string { return b.dir }
 

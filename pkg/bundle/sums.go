@@ -85,6 +85,9 @@ func parseSums(dir string, data []byte) (sums, error) {
 		if !ok || len(sum) != sha256.Size*2 || !isHex(sum) || !validPath(path) {
 			return nil, &CorruptError{Dir: dir, File: SumsFile, Problem: fmt.Sprintf("line %d: want \"<sha256>  <path>\"", n)}
 		}
+		if hx, ok := strings.CutPrefix(path, BlobsDir+"/"); ok && hx != sum {
+			return nil, &CorruptError{Dir: dir, File: SumsFile, Problem: fmt.Sprintf("line %d: %s is listed with another digest than its name", n, path)}
+		}
 		if _, dup := out[path]; dup {
 			return nil, &CorruptError{Dir: dir, File: SumsFile, Problem: fmt.Sprintf("line %d: %s is listed twice", n, path)}
 		}

@@ -425,7 +425,7 @@ func (w *writer) checkSpace(need int64) error {
 func (w *writer) fetch(ctx context.Context, hx string) (int64, error) {
 	if m, ok := w.manifests[hx]; ok {
 		d := v1.Hash{Algorithm: "sha256", Hex: hx}
-		return int64(len(m.raw)), writeBlob(w.dir, d, int64(len(m.raw)), w.counted(strings.NewReader(string(m.raw))))
+		return int64(len(m.raw)), writeBlob(w.dir, d, int64(len(m.raw)), w.counted(strings.NewReader(string(m.raw))), false)
 	}
 	b := w.blobs[hx]
 	p := w.pullers[b.repo.Registry.String()]
@@ -439,7 +439,8 @@ func (w *writer) fetch(ctx context.Context, hx string) (int64, error) {
 		return 0, fmt.Errorf("reading blob %s: %w", ref, err)
 	}
 	defer rc.Close()
-	if err := writeBlob(w.dir, b.desc.Digest, b.desc.Size, w.counted(rc)); err != nil {
+	// The layer stream checks its digest as it ends.
+	if err := writeBlob(w.dir, b.desc.Digest, b.desc.Size, w.counted(rc), true); err != nil {
 		return 0, fmt.Errorf("%s: %w", ref, err)
 	}
 	return b.desc.Size, nil

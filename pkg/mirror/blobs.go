@@ -117,6 +117,16 @@ func (b *blob) Compressed() (io.ReadCloser, error) {
 		return nil, fmt.Errorf("blob %s is not carried and could not be mounted from %s, which the lock says holds it: check it is there, or bring the blob along", b.desc.Digest, home)
 	}
 	ref := b.j.srcRepo.Digest(b.desc.Digest.String())
+	if open := b.c.o.local; open != nil {
+		rc, ok, err := open(b.desc.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("reading blob %s: %w", ref, err)
+		}
+		if ok {
+			b.c.blobsStreamed.Add(1)
+			return &countingReader{rc: rc, b: b}, nil
+		}
+	}
 	l, err := b.c.puller.Layer(b.ctx, ref)
 	if err != nil {
 		return nil, b.j.src.wrap("reading blob "+ref.String(), err)

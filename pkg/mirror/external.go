@@ -3,6 +3,7 @@ package mirror
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 
@@ -24,6 +25,18 @@ func WithExternalBlobs(blobs map[v1.Hash]name.Repository) Option {
 		for d, r := range blobs {
 			o.external[d] = r
 		}
+		return nil
+	}
+}
+
+// WithLocalBlobs reads the blobs open holds from it instead of over the
+// network from the source: an imported bundle's files, already checked
+// against their digests (the destination checks them again as they are
+// pushed). open reports false for a blob it does not hold, which is then
+// read from the source as usual. Default: none.
+func WithLocalBlobs(open func(v1.Hash) (io.ReadCloser, bool, error)) Option {
+	return func(o *options) error {
+		o.local = open
 		return nil
 	}
 }

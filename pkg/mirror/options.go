@@ -3,6 +3,7 @@ package mirror
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -42,6 +43,8 @@ type options struct {
 	// external are blobs mounted from the destination, never read from
 	// the source (WithExternalBlobs).
 	external map[v1.Hash]name.Repository
+	// local opens blobs held on this machine (WithLocalBlobs).
+	local func(v1.Hash) (io.ReadCloser, bool, error)
 }
 
 func defaultOptions() *options {

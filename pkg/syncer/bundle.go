@@ -44,7 +44,7 @@ func OpenBundle(ctx context.Context, dir string) (*BundleSource, error) {
 // and mount the external blobs of an incremental bundle from the
 // destination repositories that hold them.
 func (s *BundleSource) Registry() []mirror.Option {
-	opts := []mirror.Option{mirror.WithMirrors(s.srv.Mirrors())}
+	opts := []mirror.Option{mirror.WithMirrors(s.srv.Mirrors()), mirror.WithLocalBlobs(s.OpenBlob)}
 	if ext := s.External(); len(ext) > 0 {
 		blobs := map[v1.Hash]name.Repository{}
 		for _, e := range ext {

@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -255,5 +257,87 @@ func TestSinceLockRefused(t *testing.T) {
 		if code != 1 || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 {
 			t.Errorf("%q: exit %d, stderr %q; want one line %q", tc.args, code, errOut, tc.want)
 		}
+	}
+}
+
+// cutRegistry is an in-process destination registry that refuses every
+// blob upload after the first limit (an import cut off halfway), and
+// counts the blob uploads it completes.
+type cutRegistry struct {
+	h         http.Handler
+	mu        sync.Mutex
+	limit     int // -1: no limit
+	completed int
+}
+
+func (c *cutRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A blob upload completes with PUT …/blobs/uploads/…?digest=.
+	if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/blobs/uploads/") {
+		c.mu.Lock()
+		cut := c.limit >= 0 && c.completed >= c.limit
+		if !cut {
+			c.completed++
+		}
+		c.mu.Unlock()
+		if cut {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = io.WriteString(w, `{"errors":[{"code":"DENIED","message":"cut off"}]}`)
+			return
+		}
+	}
+	c.h.ServeHTTP(w, r)
+}
+
+// reset sets a new limit and returns the uploads completed since the last.
+func (c *cutRegistry) reset(limit int) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.completed
+	c.limit, c.completed = limit, 0
+	return n
+}
+
+// TestImportResumes: an import cut off halfway finishes on rerun without
+// uploading again the blobs that landed; a further rerun uploads nothing
+// and leaves the map as it is.
+func TestImportResumes(t *testing.T) {
+	fx := newReleaseFixture(t)
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if _, errOut, code := fx.export(t, dir, "REG/atlanhq/app:1\nREG/atlanhq/app:2\n"); code != 0 {
+		t.Fatalf("export: exit %d, stderr %q", code, errOut)
+	}
+	dst := &cutRegistry{h: registry.New(registry.Logger(log.New(io.Discard, "", 0))), limit: 3}
+	s := httptest.NewServer(dst)
+	t.Cleanup(s.Close)
+	target := strings.TrimPrefix(s.URL, "http://")
+	imp := append([]string{"sync", "--from-bundle", dir, "--from", "bundle", "--allowed-source", "REG/atlanhq", "--bucket", fx.bucket,
+		"--image-map-path", mapKey, "--target", target + "/mirror", "--concurrency", "1"}, fx.policy...)
+	fx.writeMap(t, "images: {}\n")
+
+	if _, _, code := fx.run(t, imp...); code == 0 {
+		t.Fatal("the cut-off import succeeded")
+	}
+	first := dst.reset(-1)
+	out, errOut, code := fx.run(t, imp...)
+	if code != 0 {
+		t.Fatalf("rerun: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	// Both images, their configs, the shared and own layers, and both
+	// signatures' configs and layers: every blob once.
+	const total = 9
+	if second := dst.reset(-1); first != 3 || second != total-first {
+		t.Errorf("the cut-off run uploaded %d blobs and the rerun %d; want 3 and the other %d", first, second, total-first)
+	}
+	for _, v := range []string{"1", "2"} {
+		if got, want := digestOf(t, target+"/mirror/app:"+v), digestOf(t, fx.reg+"/atlanhq/app:"+v); got != want || got == "" {
+			t.Errorf("app:%s at the destination %q, want %q", v, got, want)
+		}
+	}
+
+	before := fx.readMap(t)
+	out, errOut, code = fx.run(t, imp...)
+	if n := dst.reset(-1); code != 0 || n != 0 || !strings.Contains(out, "image map unchanged") || fx.readMap(t) != before {
+		t.Errorf("a second import: exit %d, %d blobs uploaded, stdout %q, stderr %q; want nothing uploaded and the map unchanged", code, n, out, errOut)
 	}
 }
