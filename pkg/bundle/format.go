@@ -20,7 +20,12 @@ const (
 	NeededFile      = MetaDir + "/needed.json"
 	ReleasesFile    = MetaDir + "/latest-releases.json"
 	TrustedRootFile = MetaDir + "/trusted_root.json"
-	SumsFile        = "SHA256SUMS"
+	// TUFDir holds the TUF metadata that vouches for trusted_root.json,
+	// when the export fetched it through TUF: each root version after
+	// the anchor (N.root.json), timestamp.json, snapshot.json and
+	// targets.json.
+	TUFDir   = MetaDir + "/tuf"
+	SumsFile = "SHA256SUMS"
 )
 
 // Index annotations: the full reference of an image or artefact (the one

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -285,10 +284,7 @@ func (b *Bundle) TrustedRoot() (data []byte, where string, ok bool, err error) {
 	if _, ok := b.sums[TrustedRootFile]; !ok {
 		return nil, "", false, nil
 	}
-	where = filepath.Join(b.dir, filepath.FromSlash(TrustedRootFile))
-	if _, isDir := b.files.(dirFiles); !isDir {
-		where = b.dir + ":" + TrustedRootFile
-	}
+	where = b.Where(TrustedRootFile)
 	data, err = readAll(b.files, TrustedRootFile)
 	return data, where, true, err
 }

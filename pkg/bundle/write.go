@@ -34,8 +34,11 @@ type Contents struct {
 	// Releases is the latest-releases snapshot read, if any.
 	Releases *Releases
 	// TrustedRoot is the trusted_root.json signatures were verified with,
-	// if a file was given.
+	// if a file was given or it was fetched through TUF.
 	TrustedRoot []byte
+	// TUF is the TUF metadata the trusted root was fetched with, by file
+	// name (N.root.json, timestamp.json, …), written under TUFDir.
+	TUF map[string][]byte
 	// Inside are needed images the inside holds already (per its lock):
 	// named, not carried. Locked is every image that lock names: the
 	// config and layer blobs they hold are left out of the bundle and
@@ -485,6 +488,9 @@ func (w *writer) writeMeta(c Contents, external []External, st *Stats) error {
 			return err
 		}
 	}
+	if err := w.writeTUF(c.TUF); err != nil {
+		return err
+	}
 	trusted := filepath.Join(w.dir, filepath.FromSlash(TrustedRootFile))
 	if c.TrustedRoot != nil {
 		return writeFile(w.dir, TrustedRootFile, c.TrustedRoot)
@@ -494,6 +500,30 @@ func (w *writer) writeMeta(c Contents, external []External, st *Stats) error {
 	}
 	if c.Releases == nil {
 		if err := os.Remove(filepath.Join(w.dir, filepath.FromSlash(ReleasesFile))); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeTUF replaces TUFDir with files: what an earlier export into the
+// same directory left there is not part of this one.
+func (w *writer) writeTUF(files map[string][]byte) error {
+	dir := filepath.Join(w.dir, filepath.FromSlash(TUFDir))
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("bundle %q: %w", w.dir, err)
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("bundle %q: %w", w.dir, err)
+	}
+	for name, data := range files {
+		if !validPath(name) || strings.Contains(name, "/") {
+			return fmt.Errorf("bundle %q: TUF file name %q: want a file name", w.dir, name)
+		}
+		if err := writeFile(w.dir, TUFDir+"/"+name, data); err != nil {
 			return err
 		}
 	}
@@ -510,7 +540,15 @@ func (w *writer) writeSums() error {
 	for hx := range w.blobs {
 		s[BlobsDir+"/"+hx] = hx
 	}
-	for _, rel := range []string{LayoutFile, IndexFile, ManifestFile, NeededFile, ReleasesFile, TrustedRootFile} {
+	meta := []string{LayoutFile, IndexFile, ManifestFile, NeededFile, ReleasesFile, TrustedRootFile}
+	tuf, err := os.ReadDir(filepath.Join(w.dir, filepath.FromSlash(TUFDir)))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("bundle %q: %w", w.dir, err)
+	}
+	for _, e := range tuf {
+		meta = append(meta, TUFDir+"/"+e.Name())
+	}
+	for _, rel := range meta {
 		sum, _, err := hashFile(filepath.Join(w.dir, filepath.FromSlash(rel)))
 		if errors.Is(err, os.ErrNotExist) {
 			continue

@@ -48,6 +48,8 @@ const (
 	StorageNamespace     Name = "storage-namespace"
 	Target               Name = "target"
 	TrustedRoot          Name = "trusted-root"
+	TUFRoot              Name = "tuf-root"
+	TUFURL               Name = "tuf-url"
 	Values               Name = "values"
 )
 

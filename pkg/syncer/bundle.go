@@ -15,6 +15,7 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror/verify"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/plan"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // BundleSource is a bundle, checked against its SHA256SUMS, whose images
@@ -67,6 +68,38 @@ func (s *BundleSource) OwnTrustedRoot() (opt verify.Option, where string, ok boo
 	data, where, ok, err := s.TrustedRoot()
 	if !ok || err != nil {
 		return nil, where, ok, err
+	}
+	return verify.WithTrustedRootJSON(data, where), where, true, nil
+}
+
+// ChainedTrustedRoot checks, offline, that the TUF metadata the bundle
+// carries chains to anchor and vouches for its trusted_root.json, as it
+// did when the bundle was written (bundle.json's created time: the
+// metadata may have expired since), and returns that root as a verifier
+// option, and where it is. ok is false when the bundle carries no TUF
+// metadata. A chain that does not hold is an error naming the bundle file
+// it breaks at.
+func (s *BundleSource) ChainedTrustedRoot(anchor verify.TUFAnchor) (opt verify.Option, where string, ok bool, err error) {
+	files, ok, err := s.TUF()
+	if !ok || err != nil {
+		return nil, "", ok, err
+	}
+	data, where, _, err := s.TrustedRoot()
+	if err != nil {
+		return nil, where, true, err
+	}
+	err = verify.CheckTUF(anchor, verify.TUFMetadata{Files: files, TrustedRoot: data}, s.Manifest().Created)
+	var te *verify.TUFError
+	switch {
+	case errors.As(err, &te):
+		file := bundle.TUFDir + "/" + te.File
+		if te.File == verify.TUFTarget {
+			file = bundle.TrustedRootFile
+		}
+		return nil, where, true, fmt.Errorf("bundle %q: %s %s, so its trusted root does not chain to %s: pass %s FILE obtained apart from the bundle, or %s FILE with the TUF root the export trusted",
+			s.Dir(), file, te.Problem, anchor.Name, setting.TrustedRoot, setting.TUFRoot)
+	case err != nil:
+		return nil, where, true, err
 	}
 	return verify.WithTrustedRootJSON(data, where), where, true, nil
 }

@@ -1,9 +1,12 @@
 package syncer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,6 +46,16 @@ type Export struct {
 	Stats  *bundle.Stats `json:"stats,omitempty"`
 	// Files are the archive's files, when the bundle is a tar archive.
 	Files []string `json:"files,omitempty"`
+	// TUF says where the trusted root was fetched through TUF, when it was.
+	TUF *ExportedTUF `json:"tuf,omitempty"`
+}
+
+// ExportedTUF is the TUF repository an export fetched the trusted root
+// from, the anchor it chained to, and the metadata files it carries.
+type ExportedTUF struct {
+	URL    string   `json:"url"`
+	Anchor string   `json:"anchor"`
+	Files  []string `json:"files"`
 }
 
 // Left reports the needed images the bundle does not hold: refused by
@@ -67,6 +80,11 @@ type ExportOptions struct {
 	// TrustedRoot is the trusted_root.json file signatures are verified
 	// with; it is copied into the bundle.
 	TrustedRoot string
+	// TUF, when TrustedRoot is empty, fetches the trusted root through a
+	// TUF repository instead; the root and every metadata file read go
+	// into the bundle, so that the inside can check the root against its
+	// own anchor, offline.
+	TUF         *ExportTUF
 	ToolVersion string
 	// Archive writes the bundle as a tar archive at Dir (first in the
 	// directory Dir.staging, which a rerun resumes), split into parts of at
@@ -79,6 +97,14 @@ type ExportOptions struct {
 	// bundles"): needed images it holds at the same digest are not
 	// carried, nor the blobs of any image it names.
 	SinceLock *imagemap.Lock
+}
+
+// ExportTUF is the TUF repository an export fetches the trusted root from,
+// and the root it is anchored at.
+type ExportTUF struct {
+	Anchor verify.TUFAnchor
+	// URL is the repository; empty: Sigstore's public-good one.
+	URL string
 }
 
 // ExportBundle reads the needed images from cfg's origins, as Plan does,
@@ -120,8 +146,19 @@ func ExportBundle(ctx context.Context, cfg Config, eo ExportOptions) (*Export, e
 	out := &Export{Dir: eo.Dir}
 	rows := make([]ExportRow, len(items))
 	var gate *verify.Gate
+	var tuf map[string][]byte
 	if eo.Verify && len(items) > 0 {
-		if gate, err = verify.NewGate(ctx, r.copier, eo.VerifyOptions...); err != nil {
+		vopts := eo.VerifyOptions
+		if eo.TrustedRoot == "" && eo.TUF != nil {
+			md, err := verify.FetchTUF(ctx, eo.TUF.Anchor, eo.TUF.URL)
+			if err != nil {
+				return nil, err
+			}
+			trusted, tuf = md.TrustedRoot, md.Files
+			out.TUF = &ExportedTUF{URL: cmp.Or(eo.TUF.URL, verify.PublicGoodURL), Anchor: eo.TUF.Anchor.Name, Files: slices.Sorted(maps.Keys(tuf))}
+			vopts = append(slices.Clip(vopts), verify.WithTrustedRootJSON(trusted, "fetched through TUF"))
+		}
+		if gate, err = verify.NewGate(ctx, r.copier, vopts...); err != nil {
 			return nil, err
 		}
 	}
@@ -151,7 +188,7 @@ func ExportBundle(ctx context.Context, cfg Config, eo ExportOptions) (*Export, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	c := bundle.Contents{ToolVersion: eo.ToolVersion, Releases: snapshot, TrustedRoot: trusted}
+	c := bundle.Contents{ToolVersion: eo.ToolVersion, Releases: snapshot, TrustedRoot: trusted, TUF: tuf}
 	if l := eo.SinceLock; l != nil {
 		c.Parent = lastBundle(l)
 		for _, e := range l.Entries {

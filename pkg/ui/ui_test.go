@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(vars map[string]string) func(string) (string, bool) {
@@ -83,5 +84,12 @@ func TestDiff(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestWhen(t *testing.T) {
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	if got, want := When(at, at.Add(50*time.Hour)), "2026-12-01T08:00:00Z, 2d2h ago"; got != want {
+		t.Errorf("When = %q, want %q", got, want)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -33,8 +34,10 @@ import (
 // trusted_root.json is in the work directory), and a latest-releases
 // server at $ATLAN_URL announces all three. `stop-connected` stops both;
 // the inside has only $DST, an empty Distribution registry, and a file://
-// bucket. `[!] image-exists REF` checks a registry; `flip FILE` changes
-// one byte of a file.
+// bucket. A TUF repository at $TUF_URL, anchored at tuf-root.json,
+// publishes that trusted_root.json (other-tuf-root.json anchors another
+// repository); `stop-connected` stops it too. `[!] image-exists REF` checks
+// a registry; `flip FILE` changes one byte of a file.
 func TestBundle(t *testing.T) {
 	bin := testenv.Path(t, "SDR_MIRROR_REGISTRY_BIN")
 	p := params("bundle")
@@ -68,7 +71,10 @@ func TestBundle(t *testing.T) {
 		env.Defer(atlan.Close)
 		env.Values["atlan"] = atlan
 		env.Setenv("ATLAN_URL", atlan.URL)
-		return signBundleImages(env, src)
+		if err := signBundleImages(env, src); err != nil {
+			return err
+		}
+		return serveTUF(env)
 	}
 	p.Cmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"image-exists": imageExists,
@@ -82,6 +88,7 @@ func TestBundle(t *testing.T) {
 			ts.Check(err)
 			testenv.StopRegistry(pid)
 			ts.Value("atlan").(*httptest.Server).Close()
+			ts.Value("tuf").(*httptest.Server).Close()
 		},
 	}
 	testscript.Run(t, p)
@@ -134,6 +141,36 @@ func signBundleImages(env *testscript.Env, src string) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// serveTUF signs a TUF repository publishing the work directory's
+// trusted_root.json and serves it on the loopback interface as $TUF_URL;
+// its first root is tuf-root.json, and another repository's is
+// other-tuf-root.json.
+func serveTUF(env *testscript.Env) error {
+	root, err := os.ReadFile(filepath.Join(env.WorkDir, "trusted_root.json"))
+	if err != nil {
+		return err
+	}
+	repo, err := sigtest.NewTUFRepo(root, time.Now().Add(24*time.Hour))
+	if err != nil {
+		return err
+	}
+	other, err := sigtest.NewTUFRepo(root, time.Now().Add(24*time.Hour))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(env.WorkDir, "tuf-root.json"), repo.Anchor, 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(env.WorkDir, "other-tuf-root.json"), other.Anchor, 0o600); err != nil {
+		return err
+	}
+	srv := httptest.NewServer(repo)
+	env.Defer(srv.Close)
+	env.Values["tuf"] = srv
+	env.Setenv("TUF_URL", srv.URL)
 	return nil
 }
 

@@ -163,6 +163,7 @@ func TestRefused(t *testing.T) {
 		{name: "auth file after dash", args: []string{"--", "--registry-auth-file", "auth.json"},
 			err: `sync flag "--registry-auth-file" after --: the CronJob's container has no such file; use --ca-bundle-configmap or --registry-secret`},
 		{name: "images file after dash", args: []string{"--", "--images-file=images.txt"}, err: `sync flag "--images-file=images.txt" after --: the CronJob's container has no such file`},
+		{name: "TUF root after dash", args: []string{"--", "--tuf-root", "root.json"}, err: `sync flag "--tuf-root" after --: the CronJob's container has no such file`},
 		{name: "bundle export after dash", args: []string{"--", "--to-bundle", "/media/b.tar"}, err: `sync flag "--to-bundle" after --: a bundle is written or read by hand on either side of an air gap, not by the CronJob`},
 		{name: "bundle import after dash", args: []string{"--", "--from-bundle=/media/b"}, err: `sync flag "--from-bundle=/media/b" after --: a bundle is written or read by hand`},
 		{name: "namespace after dash", args: []string{"--", "--namespace=x"}, err: `sync flag "--namespace=x" after --: the CronJob syncs the SDR of its own namespace`},

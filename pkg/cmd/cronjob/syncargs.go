@@ -20,7 +20,7 @@ import (
 // fileFlags are sync flags naming a local file: the CronJob's container has
 // none of the operator's files.
 var fileFlags = []string{"--registry-ca-file", "--bucket-ca-file", "--registry-auth-file", "--kubeconfig", "--config", "--values",
-	"--map", "--objectstore-component", "--images-file", "--trusted-root"}
+	"--map", "--objectstore-component", "--images-file", "--trusted-root", "--tuf-root"}
 
 // bundleFlags are the air-gap flags of sync: a bundle is carried by hand.
 var bundleFlags = []string{"--to-bundle", "--from-bundle", "--split-size"}

@@ -64,7 +64,7 @@ entry already follows. When neither names a destination, the row says so.`,
   NAME diff -n atlan --show-map-diff
 
   # Inside an air gap: what importing a bundle would do
-  NAME diff -n atlan --from-bundle /media/sdr-bundle --trusted-root trusted_root.json`, "NAME", f.Name),
+  NAME diff -n atlan --from-bundle /media/sdr-bundle`, "NAME", f.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {

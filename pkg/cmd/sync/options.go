@@ -139,6 +139,13 @@ func (o *Options) Validate() error {
 	if o.Map.Component != "" && o.Map.Key == "" {
 		return errors.New("--objectstore-component needs --image-map-path")
 	}
+	importing := ""
+	if o.FromBundle != "" {
+		importing = "--from-bundle"
+	}
+	if err := o.Verify.Validate(importing); err != nil {
+		return err
+	}
 	if o.FromBundle != "" {
 		switch {
 		case o.ToBundle != "":

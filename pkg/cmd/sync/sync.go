@@ -73,8 +73,17 @@ as the real run would.`,
   # Next time, only what is new since the inside's last import
   NAME sync --to-bundle /media/sdr-bundle-2 --since-lock image-map.yaml.lock.json --atlan-url https://acme.atlan.com
 
-  # ... and import inside, checking every file and signature before any push
-  NAME sync -n atlan --from-bundle /media/sdr-bundle --trusted-root trusted_root.json`, "NAME", f.Name),
+  # ... and import inside, checking every file and signature before any push, with the
+  # bundle's trusted root once its TUF metadata chains to the Sigstore root in this binary
+  NAME sync -n atlan --from-bundle /media/sdr-bundle
+
+  # ... or with a trusted root carried in apart from the bundle
+  NAME sync -n atlan --from-bundle /media/sdr-bundle --trusted-root trusted_root.json
+
+  # A private Sigstore: its TUF repository and root, to export; its root alone, to import
+  NAME sync --to-bundle /media/sdr-bundle --images-file images.txt \
+      --tuf-url https://tuf.sigstore.example.com --tuf-root root.json
+  NAME sync -n atlan --from-bundle /media/sdr-bundle --tuf-root root.json`, "NAME", f.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {

@@ -76,11 +76,21 @@ func (o *SyncOptions) runExport(ctx context.Context) error {
 		return err
 	}
 	o.Verify.WarnIfDisabled(o.f)
+	var tuf *syncer.ExportTUF
+	if o.Verify.Enabled && o.Verify.Key == "" && o.Verify.TrustedRoot == "" {
+		// The trusted root is fetched through TUF, and the metadata read
+		// travels with it: the inside checks it against its own anchor.
+		anchor, err := o.Verify.Anchor()
+		if err != nil {
+			return err
+		}
+		tuf = &syncer.ExportTUF{Anchor: anchor, URL: o.Verify.TUFURL}
+	}
 	es := o.f.ErrStyles()
 	progress := ui.NewProgress(o.f.IO.ErrOut, es, ui.IsTerminal(o.f.IO.ErrOut), 0)
 	eo := syncer.ExportOptions{Dir: o.ToBundle, Archive: strings.HasSuffix(o.ToBundle, ".tar"), SplitSize: o.splitSize,
 		Verify: o.Verify.Enabled, VerifyOptions: o.Verify.Options(),
-		TrustedRoot: o.Verify.TrustedRoot, ToolVersion: version.Get().Version,
+		TrustedRoot: o.Verify.TrustedRoot, TUF: tuf, ToolVersion: version.Get().Version,
 		Progress: func(p bundle.Progress) { renderExport(progress, p) }, SinceLock: lock}
 	ex, err := syncer.ExportBundle(ctx, o.Config, eo)
 	progress.Close()
@@ -153,6 +163,11 @@ func exportTable(w io.Writer, s *ui.Styles, ex *syncer.Export, why bool) error {
 				count(st.Inside, "needed image", "needed images"), count(st.External, "blob", "blobs"), bytesOf(st.ExternalBytes)); err != nil {
 				return err
 			}
+		}
+	}
+	if t := ex.TUF; t != nil {
+		if _, err := fmt.Fprintf(w, "trusted root: fetched through TUF from %s, chained to %s; its metadata is in %s/\n", t.URL, t.Anchor, bundle.TUFDir); err != nil {
+			return err
 		}
 	}
 	if len(ex.Files) > 0 {

@@ -2,8 +2,10 @@ package verifycmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -26,13 +28,22 @@ type BundleReport struct {
 }
 
 // TrustedRoot says which trusted root signatures were checked with, and
-// whether the operator chose it.
+// why it is trusted, or not.
 type TrustedRoot struct {
 	Path string `json:"path"`
 	// Source is "flag" (--trusted-root) or "bundle" (the bundle's own).
-	Source  string `json:"source"`
-	Trusted bool   `json:"trusted"`
+	Source string `json:"source"`
+	// Trusted is true for --trusted-root, and for the bundle's own when
+	// its TUF metadata chains to the anchor.
+	Trusted bool `json:"trusted"`
+	// Chain is the TUF anchor the bundle's root chains to, when it does.
+	Chain string `json:"chain,omitempty"`
+	// Problem is why the bundle's own root is not trusted.
+	Problem string `json:"problem,omitempty"`
 }
+
+// noTUF is the problem of a bundle's root that has no TUF metadata.
+const noTUF = "it carries no TUF metadata"
 
 func (o *Options) runBundle(ctx context.Context) error {
 	src, err := syncer.OpenBundle(ctx, o.Bundle)
@@ -53,12 +64,28 @@ func (o *Options) runBundle(ctx context.Context) error {
 	case o.Verify.TrustedRoot != "":
 		r.TrustedRoot = &TrustedRoot{Path: o.Verify.TrustedRoot, Source: "flag", Trusted: true}
 	default:
-		own, where, ok, err := src.OwnTrustedRoot()
+		anchor, err := o.Verify.Anchor()
 		if err != nil {
 			return err
 		}
+		chained, where, ok, chainErr := src.ChainedTrustedRoot(anchor)
+		if ok && chainErr == nil {
+			r.TrustedRoot = &TrustedRoot{Path: where, Source: "bundle", Trusted: true, Chain: anchor.Name}
+			opts = append(opts, chained)
+			break
+		}
+		own, where, ok, err := src.OwnTrustedRoot()
+		switch {
+		case err != nil:
+			return err
+		case !ok && chainErr != nil:
+			return chainErr
+		}
 		if ok {
-			r.TrustedRoot = &TrustedRoot{Path: where, Source: "bundle", Trusted: false}
+			r.TrustedRoot = &TrustedRoot{Path: where, Source: "bundle", Trusted: false, Problem: noTUF}
+			if chainErr != nil {
+				r.TrustedRoot.Problem = chainErr.Error()
+			}
 			opts = append(opts, own)
 		}
 	}
@@ -76,9 +103,12 @@ func (o *Options) runBundle(ctx context.Context) error {
 	if err := o.f.Print(r, func(w io.Writer, s *ui.Styles) error {
 		fmt.Fprintf(w, "bundle %s (%s, created %s): checksums ok, %d images\n", r.Bundle, r.ID, r.Created, len(r.Images))
 		if tr := r.TrustedRoot; tr != nil {
-			if tr.Trusted {
+			switch {
+			case tr.Chain != "":
+				fmt.Fprintf(w, "trusted root: the bundle's own (%s), whose TUF metadata chains to %s as of the bundle's writing (%s)\n", tr.Path, tr.Chain, ui.When(m.Created, time.Now()))
+			case tr.Trusted:
 				fmt.Fprintf(w, "trusted root: %s\n", tr.Path)
-			} else {
+			default:
 				fmt.Fprintln(w, s.Bad.Render("trusted root: the bundle's own ("+tr.Path+"), untrusted"))
 			}
 		}
@@ -107,7 +137,10 @@ func (o *Options) runBundle(ctx context.Context) error {
 		return fmt.Errorf("%d of %d images in bundle %q failed signature verification (%s)", failed, len(verdicts), o.Bundle, policy)
 	}
 	if tr := r.TrustedRoot; tr != nil && !tr.Trusted {
-		return fmt.Errorf("bundle %q: the signatures check out only against the bundle's own trusted root, which crossed the gap with the images and proves nothing about who signed them; pass --trusted-root FILE obtained apart from the bundle", o.Bundle)
+		if tr.Problem != noTUF {
+			return errors.New(tr.Problem)
+		}
+		return fmt.Errorf("bundle %q: the signatures check out only against the bundle's own trusted root, which has no TUF metadata to check it against: it crossed the gap with the images and proves nothing about who signed them; pass --trusted-root FILE obtained apart from the bundle", o.Bundle)
 	}
 	return nil
 }

@@ -65,8 +65,10 @@ Sigstore bundles stored as OCI referrers are read.
 With --bundle, a bundle written by sync --to-bundle is checked instead: every file
 against its SHA256SUMS (none missing, none extra), then every image's signature again,
 from the signatures the bundle carries, pushing nothing and reaching no registry. The
-trusted root is --trusted-root; without it, the bundle's own, which the output marks as
-untrusted (it crossed the gap with the images), and the exit code is 1.
+trusted root is --trusted-root; without it, the bundle's own, trusted when the TUF
+metadata the export recorded with it chains, offline and as of the bundle's writing, to
+the Sigstore root embedded in this binary or to --tuf-root. A bundle root that does not
+chain is marked untrusted (it crossed the gap with the images), and the exit code is 1.
 
 An image that fails is reported with its reason — no signature, wrong identity, wrong
 issuer, bad signature, untrusted root — and the exit code is 1.`,
@@ -87,7 +89,13 @@ issuer, bad signature, untrusted root — and the exit code is 1.`,
   NAME verify registry.example.com/atlan/app:1.0 --registry-ca-file ca.pem --registry-auth-file auth.json
 
   # A bundle, offline, against a trusted root obtained separately
-  NAME verify --bundle /media/sdr-bundle --trusted-root trusted_root.json`, "NAME", f.Name),
+  NAME verify --bundle /media/sdr-bundle --trusted-root trusted_root.json
+
+  # A bundle from a private Sigstore: its root must chain to that Sigstore's TUF root
+  NAME verify --bundle /media/sdr-bundle --tuf-root root.json
+
+  # Online, against a private Sigstore's TUF repository
+  NAME verify registry.example.com/atlan/app:1.0 --tuf-url https://tuf.sigstore.example.com --tuf-root root.json`, "NAME", f.Name),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if o.Bundle != "" {
 				if len(args) > 0 {
@@ -137,6 +145,13 @@ func (o *Options) Complete() error {
 // Validate checks every image argument before any registry is asked. The
 // signature policy flags are checked as the verifier is built, in Run.
 func (o *Options) Validate() error {
+	importing := ""
+	if o.Bundle != "" {
+		importing = "--bundle"
+	}
+	if err := o.Verify.Validate(importing); err != nil {
+		return err
+	}
 	if o.Bundle != "" {
 		if len(o.Registry.Mirrors) > 0 {
 			return errors.New("--registry-mirror cannot be combined with --bundle: the bundle is the only registry read")

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -219,6 +220,71 @@ func TestRun(t *testing.T) {
 			}
 			golden(t, tc.name, stable(out.String(), tc.output == "table", host, dir))
 			golden(t, tc.name+"-stderr", stable(errOut.String(), false, host, dir))
+		})
+	}
+}
+
+// TestRunTUF: --tuf-root and --tuf-url fetch the trusted root from a
+// private Sigstore's TUF repository, checked against its root.
+func TestRunTUF(t *testing.T) {
+	noCredentials(t)
+	const (
+		identity = "https://github.com/atlanhq/app/.github/workflows/release.yaml@refs/heads/main"
+		issuer   = "https://token.actions.githubusercontent.com"
+	)
+	s := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(s.Close)
+	host := strings.TrimPrefix(s.URL, "http://")
+	signer, err := sigtest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := pushImage(t, host+"/atlanhq/signed:1.0")
+	if err := signer.SignClassic(signed, identity, issuer, sigtest.Payload(signed)); err != nil {
+		t.Fatal(err)
+	}
+	root, err := signer.TrustedRootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := sigtest.NewTUFRepo(root, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := sigtest.NewTUFRepo(root, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tufSrv := httptest.NewServer(repo)
+	t.Cleanup(tufSrv.Close)
+	dir := t.TempDir()
+	anchor, otherAnchor := filepath.Join(dir, "root.json"), filepath.Join(dir, "other-root.json")
+	if err := os.WriteFile(anchor, repo.Anchor, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(otherAnchor, other.Anchor, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, anchor, err string
+	}{
+		{name: "the repository's root", anchor: anchor},
+		{name: "another root", anchor: otherAnchor, err: `fetching the Sigstore trusted root through TUF from ` + tufSrv.URL + `, anchored at --tuf-root "` + otherAnchor + `"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, out, _ := factory.NewTest(nil)
+			o, err := parse(f, host+"/atlanhq/signed:1.0", "--tuf-root", tc.anchor, "--tuf-url", tufSrv.URL,
+				"--certificate-identity", identity, "--certificate-oidc-issuer", issuer, "--insecure-registry", host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = o.Run(t.Context())
+			switch {
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Fatalf("verify: error %v, want %q", err, tc.err)
+			case tc.err == "" && (err != nil || !strings.Contains(out.String(), "verified")):
+				t.Fatalf("verify: %v, printed %q; want the image verified", err, out)
+			}
 		})
 	}
 }

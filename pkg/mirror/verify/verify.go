@@ -67,6 +67,7 @@ type options struct {
 	keyPath              string
 	trustedRootPath      string
 	trustedRoot          root.TrustedMaterial
+	tuf                  *tufSource
 	remote               []remote.Option
 }
 
@@ -100,6 +101,30 @@ func WithKey(path string) Option {
 // fetched and cached through TUF.
 func WithTrustedRootFile(path string) Option {
 	return func(o *options) error { o.trustedRootPath = path; return nil }
+}
+
+// WithTUF fetches the trusted root through the TUF repository at url
+// (empty: the public-good one, tuf-repo-cdn.sigstore.dev), checked against
+// the TUF root.json in rootFile (empty: the public-good root embedded in
+// this binary), instead of the public-good trusted root cached on disk:
+// for a private Sigstore.
+func WithTUF(rootFile, url string) Option {
+	return func(o *options) error {
+		anchor := PublicGoodAnchor()
+		if rootFile != "" {
+			var err error
+			if anchor, err = TUFAnchorFile(rootFile); err != nil {
+				return err
+			}
+		}
+		o.tuf = &tufSource{anchor: anchor, url: url}
+		return nil
+	}
+}
+
+type tufSource struct {
+	anchor TUFAnchor
+	url    string
 }
 
 // WithTrustedRootJSON uses the content of a Sigstore trusted_root.json,
@@ -178,6 +203,16 @@ func New(ctx context.Context, opts ...Option) (*Verifier, error) {
 		tr, err := root.NewTrustedRootFromPath(o.trustedRootPath)
 		if err != nil {
 			return nil, fmt.Errorf("reading trusted root %q: %w", o.trustedRootPath, err)
+		}
+		v.material = tr
+	case o.tuf != nil:
+		md, err := FetchTUF(ctx, o.tuf.anchor, o.tuf.url)
+		if err != nil {
+			return nil, err
+		}
+		tr, err := root.NewTrustedRootFromJSON(md.TrustedRoot)
+		if err != nil {
+			return nil, fmt.Errorf("reading the trusted root fetched through TUF: %w", err)
 		}
 		v.material = tr
 	default:
