@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"archive/tar"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -82,6 +84,9 @@ func TestBundle(t *testing.T) {
 			data := []byte(ts.ReadFile(args[0]))
 			data[len(data)/2] ^= 0x20
 			ts.Check(os.WriteFile(ts.MkAbs(args[0]), data, 0o600))
+		},
+		"flip-in-tar": func(ts *testscript.TestScript, _ bool, args []string) {
+			ts.Check(flipInTar(ts.MkAbs(args[0])))
 		},
 		"stop-connected": func(ts *testscript.TestScript, _ bool, _ []string) {
 			pid, err := strconv.Atoi(ts.Getenv("SRC_PID"))
@@ -197,4 +202,51 @@ func nextRelease(idx v1.ImageIndex) (v1.ImageIndex, error) {
 		out = mutate.AppendManifests(out, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: d.Platform}})
 	}
 	return out, nil
+}
+
+// flipInTar changes one byte in the middle of the content of the largest
+// member of the tar archive at path.
+func flipInTar(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cr := &countingReader{r: f}
+	tr := tar.NewReader(cr)
+	var at, size int64
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		// The reader stands at the member's content once Next returns.
+		if h.Size > size {
+			at, size = cr.n, h.Size
+		}
+	}
+	if size == 0 {
+		return fmt.Errorf("%s holds no file with content", path)
+	}
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, at+size/2); err != nil {
+		return err
+	}
+	b[0] ^= 0x20
+	_, err = f.WriteAt(b, at+size/2)
+	return err
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
