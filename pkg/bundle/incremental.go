@@ -84,9 +84,7 @@ func (w *writer) lockedImage(ctx context.Context, l Locked) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.mu.Lock()
 	p, err := w.puller(pullRef.Context().Registry, ropts)
-	w.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}

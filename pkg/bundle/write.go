@@ -99,14 +99,31 @@ func Write(ctx context.Context, dir string, c Contents, opts ...Option) (*Stats,
 		return nil, fmt.Errorf("bundle %q: %w", dir, err)
 	}
 	w := &writer{o: o, dir: dir, manifests: map[string]manifestBlob{}, blobs: map[string]blobSource{},
-		pullers: map[string]*remote.Puller{}, tags: map[string]map[string]bool{}, seen: map[string]bool{}}
+		pullers: map[string]*remote.Puller{}, tags: map[string]*tagList{}, seen: map[string]bool{}}
 	st := &Stats{ID: o.newID(), Images: len(c.Images), Inside: len(c.Inside)}
 
 	// Every manifest is read before the first byte is written, so the
-	// free space can be checked against what is still to fetch.
-	for _, img := range c.Images {
-		if err := w.addImage(ctx, img, st); err != nil {
-			return nil, err
+	// free space can be checked against what is still to fetch. Images are
+	// read concurrently; their index entries keep the images' order.
+	outs := make([]imageOut, len(c.Images))
+	idx := make([]int, len(c.Images))
+	for i := range idx {
+		idx[i] = i
+	}
+	if err := forEach(idx, o.concurrency, func(i int) (err error) {
+		outs[i], err = w.addImage(ctx, c.Images[i])
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	for _, out := range outs {
+		for _, e := range out.index {
+			w.addIndex(e.desc, e.refName, e.subject)
+		}
+		for _, warning := range out.warnings {
+			if !slices.Contains(st.Warnings, warning) {
+				st.Warnings = append(st.Warnings, warning)
+			}
 		}
 	}
 	var external []External
@@ -224,13 +241,37 @@ type writer struct {
 	o   *options
 	dir string
 
+	// mu guards the maps images are read into, concurrently.
 	mu        sync.Mutex
 	manifests map[string]manifestBlob
 	blobs     map[string]blobSource
+	pullers   map[string]*remote.Puller
+	tags      map[string]*tagList
 	index     []v1.Descriptor
 	seen      map[string]bool // index ref names
-	pullers   map[string]*remote.Puller
-	tags      map[string]map[string]bool
+}
+
+// tagList is a repository's tags, listed once however many images ask.
+type tagList struct {
+	once sync.Once
+	tags map[string]bool
+	err  error
+}
+
+// imageOut is what reading one image adds to the index, in order, and
+// what it warns of.
+type imageOut struct {
+	index    []indexEntry
+	warnings []string
+}
+
+type indexEntry struct {
+	desc             v1.Descriptor
+	refName, subject string
+}
+
+func (o *imageOut) add(desc v1.Descriptor, refName, subject string) {
+	o.index = append(o.index, indexEntry{desc, refName, subject})
 }
 
 func (w *writer) wanted(hx string) bool {
@@ -242,6 +283,8 @@ func (w *writer) wanted(hx string) bool {
 // puller keeps one puller per registry, so each is pinged and
 // authenticated once.
 func (w *writer) puller(reg name.Registry, opts []remote.Option) (*remote.Puller, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if p, ok := w.pullers[reg.String()]; ok {
 		return p, nil
 	}
@@ -264,34 +307,35 @@ type source struct {
 	p     *remote.Puller
 }
 
-func (w *writer) addImage(ctx context.Context, img Image, st *Stats) error {
+func (w *writer) addImage(ctx context.Context, img Image) (imageOut, error) {
+	var out imageOut
 	ref, err := name.ParseReference(img.Source)
 	if err != nil {
-		return fmt.Errorf("exporting %q: %w", img.Source, err)
+		return out, fmt.Errorf("exporting %q: %w", img.Source, err)
 	}
 	d, err := v1.NewHash(img.Digest)
 	if err != nil {
-		return fmt.Errorf("exporting %q: digest %q: %w", img.Source, img.Digest, err)
+		return out, fmt.Errorf("exporting %q: digest %q: %w", img.Source, img.Digest, err)
 	}
 	pullRef, ropts, err := w.o.remote(img.Source)
 	if err != nil {
-		return fmt.Errorf("exporting %q: %w", img.Source, err)
+		return out, fmt.Errorf("exporting %q: %w", img.Source, err)
 	}
 	p, err := w.puller(pullRef.Context().Registry, ropts)
 	if err != nil {
-		return err
+		return out, err
 	}
 	src := source{pull: pullRef.Context(), repo: ref.Context(), image: img.Source, opts: ropts, p: p}
 	desc, ds, err := w.walk(ctx, src, d, "")
 	if err != nil {
-		return fmt.Errorf("exporting %q: %w", img.Source, err)
+		return out, fmt.Errorf("exporting %q: %w", img.Source, err)
 	}
 	refName := ref.Name()
 	if dr, ok := ref.(name.Digest); ok {
 		refName = dr.Context().Name() + "@" + dr.DigestStr()
 	}
-	w.addIndex(desc, refName, "")
-	return w.addArtifacts(ctx, src, img.Source, ds, st)
+	out.add(desc, refName, "")
+	return out, w.addArtifacts(ctx, src, img.Source, ds, &out)
 }
 
 // walk reads the manifest d and everything it references, recording
@@ -338,10 +382,10 @@ func (w *writer) walk(ctx context.Context, src source, d v1.Hash, mt types.Media
 
 // addArtifacts records, for every manifest of an image, its cosign
 // signature, attestation and SBOM tags and its OCI referrers.
-func (w *writer) addArtifacts(ctx context.Context, src source, image string, ds []v1.Hash, st *Stats) error {
+func (w *writer) addArtifacts(ctx context.Context, src source, image string, ds []v1.Hash, out *imageOut) error {
 	tags, err := w.listTags(ctx, src)
 	if err != nil {
-		st.Warnings = append(st.Warnings, fmt.Sprintf("%s: listing tags of %s to find cosign signatures: %v; signatures stored as tags are not exported", image, src.pull, err))
+		out.warnings = append(out.warnings, fmt.Sprintf("listing tags of %s to find cosign signatures: %v; signatures stored as tags are not exported", src.pull, err))
 	}
 	for _, d := range ds {
 		for _, suffix := range cosignSuffixes {
@@ -357,7 +401,7 @@ func (w *writer) addArtifacts(ctx context.Context, src source, image string, ds 
 			if err != nil {
 				return fmt.Errorf("exporting %q: %w", image, err)
 			}
-			w.addIndex(desc, src.repo.Tag(t).Name(), "")
+			out.add(desc, src.repo.Tag(t).Name(), "")
 		}
 		subject := src.pull.Digest(d.String())
 		idx, err := remote.Referrers(subject, remote.Reuse(src.p), remote.WithContext(ctx))
@@ -376,23 +420,28 @@ func (w *writer) addArtifacts(ctx context.Context, src source, image string, ds 
 			if desc.ArtifactType == "" {
 				desc.ArtifactType = m.ArtifactType
 			}
-			w.addIndex(desc, src.repo.Name()+"@"+m.Digest.String(), d.String())
+			out.add(desc, src.repo.Name()+"@"+m.Digest.String(), d.String())
 		}
 	}
 	return nil
 }
 
 func (w *writer) listTags(ctx context.Context, src source) (map[string]bool, error) {
-	if t, ok := w.tags[src.pull.String()]; ok {
-		return t, nil
+	w.mu.Lock()
+	tl, ok := w.tags[src.pull.String()]
+	if !ok {
+		tl = &tagList{}
+		w.tags[src.pull.String()] = tl
 	}
-	list, err := src.p.List(ctx, src.pull)
-	t := map[string]bool{}
-	for _, s := range list {
-		t[s] = true
-	}
-	w.tags[src.pull.String()] = t
-	return t, err
+	w.mu.Unlock()
+	tl.once.Do(func() {
+		list, err := src.p.List(ctx, src.pull)
+		tl.tags, tl.err = map[string]bool{}, err
+		for _, s := range list {
+			tl.tags[s] = true
+		}
+	})
+	return tl.tags, tl.err
 }
 
 // addIndex adds an entry to index.json, once per ref name.
