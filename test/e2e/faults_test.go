@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -433,4 +435,77 @@ func TestBundleImportInterrupted(t *testing.T) {
 		t.Fatalf("after the rerun %d of %d apps are mapped", n, len(w.apps))
 	}
 	t.Logf("blobs landed before the kills: %d; by the rerun: %d", len(landed), len(rest))
+}
+
+// TestBundleExportInterrupted kills an export (SIGKILL, from a slowed
+// source) once some blobs are written: the rerun keeps them, hashed, and
+// fetches only the rest.
+func TestBundleExportInterrupted(t *testing.T) {
+	w := newWorld(t, 43, 0, 6)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	src, err := faultproxy.Start(w.f.Source, 13, 1, 1<<30, faultproxy.Slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	bundleDir := filepath.Join(w.dir, "bundle")
+	args := []string{"sync", "--to-bundle", bundleDir, "--from", "file", "--images-file", filepath.Join(w.dir, "images.txt"),
+		"--registry-mirror", "docker.io=" + src.Addr, "--trusted-root", filepath.Join(w.dir, "trusted_root.json"), "--concurrency", "2"}
+	blobs := func() int {
+		entries, _ := os.ReadDir(filepath.Join(bundleDir, "blobs", "sha256"))
+		n := 0
+		for _, e := range entries {
+			if !strings.HasSuffix(e.Name(), ".partial") {
+				n++
+			}
+		}
+		return n
+	}
+	cmd := exec.Command(filepath.Join(binDir, "kubectl-sdr_mirror"), args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	for deadline := time.Now().Add(time.Minute); blobs() < 5 && time.Now().Before(deadline); {
+		select {
+		case <-exited:
+			t.Fatalf("the export finished before it could be interrupted:\n%s", out.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	<-exited
+	written := blobs()
+	if _, err := os.Stat(filepath.Join(bundleDir, "SHA256SUMS")); !os.IsNotExist(err) {
+		t.Fatalf("an interrupted export left SHA256SUMS: %v", err)
+	}
+	src.SetRate(0)
+	o, err := w.run(ctx, args...)
+	if err != nil {
+		t.Fatalf("rerun failed: %v\n%s", err, o)
+	}
+	m := regexp.MustCompile(`(\d+) blobs \(.*\); fetched (\d+) \(.*\), kept (\d+) already there`).FindStringSubmatch(o)
+	if m == nil {
+		t.Fatalf("rerun output lacks its counts:\n%s", o)
+	}
+	total, fetched, kept := atoi(t, m[1]), atoi(t, m[2]), atoi(t, m[3])
+	if kept != written || fetched != total-written || written == 0 {
+		t.Errorf("the rerun fetched %d and kept %d of %d blobs; %d were written before the kill", fetched, kept, total, written)
+	}
+	if o, err := w.run(ctx, "verify", "--bundle", bundleDir, "--trusted-root", filepath.Join(w.dir, "trusted_root.json")); err != nil {
+		t.Fatalf("the finished bundle does not verify: %v\n%s", err, o)
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
