@@ -124,7 +124,7 @@ func (o *DiffOptions) Run(ctx context.Context) (int, error) {
 		return 1, err
 	}
 	if n := p.Count(plan.Failed); n > 0 {
-		return 1, fmt.Errorf("%s be checked (see %s)", count(n, "image could not", "images could not"), o.see("DETAIL", "error"))
+		return 1, fmt.Errorf("%s be checked (see %s)", ui.Count(n, "image could not", "images could not"), o.see("DETAIL", "error"))
 	}
 	if n := run.NotInBundle(); n > 0 {
 		return 1, o.notInBundleError(n)

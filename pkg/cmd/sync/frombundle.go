@@ -42,5 +42,5 @@ func (o *Options) gateOptions() ([]verify.Option, error) {
 
 // notInBundleError fails a run whose needed images the bundle lacks.
 func (o *Options) notInBundleError(n int) error {
-	return fmt.Errorf("%s not in the bundle %q (see %s): export what is missing with sync --to-bundle and import again", count(n, "needed image is", "needed images are"), o.FromBundle, o.see("DETAIL", "reason"))
+	return fmt.Errorf("%s not in the bundle %q (see %s): export what is missing with sync --to-bundle and import again", ui.Count(n, "needed image is", "needed images are"), o.FromBundle, o.see("DETAIL", "reason"))
 }

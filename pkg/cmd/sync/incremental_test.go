@@ -175,6 +175,11 @@ func TestSinceLock(t *testing.T) {
 		t.Errorf("incremental bundle holds %d blobs %v, want app:2's 6 without the base layer", len(blobs), blobs)
 	}
 
+	out, errOut, code = fx.run(t, append([]string{"verify", "--bundle", second}, fx.policy...)...)
+	if wantLine := "incremental (after " + m.Parent + "): 1 needed image already inside and 1 blob they hold are named, not carried"; code != 0 || !strings.Contains(out, wantLine) {
+		t.Errorf("verify --bundle of the incremental bundle: exit %d, stdout %q, stderr %q; want %q", code, out, errOut, wantLine)
+	}
+
 	out, errOut, code = fx.importInto(t, second)
 	if code != 0 {
 		t.Fatalf("incremental import: exit %d, stdout %q, stderr %q", code, out, errOut)

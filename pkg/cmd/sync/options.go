@@ -296,7 +296,7 @@ func (o *Options) openMap(ctx context.Context) error {
 // look healthy while Atlan announces images it cannot mirror.
 func skippedError(r *syncer.Run) error {
 	if n := len(announced(r)); n > 0 {
-		return fmt.Errorf("%s skipped (see the warnings above); the other images were handled", count(n, "latest-releases entry was", "latest-releases entries were"))
+		return fmt.Errorf("%s skipped (see the warnings above); the other images were handled", ui.Count(n, "latest-releases entry was", "latest-releases entries were"))
 	}
 	return nil
 }
@@ -320,15 +320,6 @@ func (o *Options) see(column, field string) string {
 		return "the " + column + " column"
 	}
 	return fmt.Sprintf("each image's %q", field)
-}
-
-// count is n and the singular or plural words after it: "1 image",
-// "2 images".
-func count(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 func lastPath(p string) string {

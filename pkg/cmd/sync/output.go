@@ -152,13 +152,13 @@ func summary(s *ui.Styles, p *plan.Plan) string {
 	}
 	line := "no images needed"
 	if n := p.Needed(); n > 0 {
-		line = count(n, "image", "images") + ": " + strings.Join(parts, ", ")
+		line = ui.Count(n, "image", "images") + ": " + strings.Join(parts, ", ")
 	}
 	if n := p.Summary[plan.Skipped]; n > 0 {
 		line += "; " + stateStyle(s, plan.Skipped).Render(fmt.Sprintf("%d skipped", n))
 	}
 	if n := len(p.Stale); n > 0 {
-		line += "; " + count(n, "stale entry", "stale entries")
+		line += "; " + ui.Count(n, "stale entry", "stale entries")
 	}
 	if n := p.Needed(); n > 0 && p.Summary[plan.OK] == n {
 		line += "; everything is mirrored and mapped"

@@ -214,7 +214,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		// Exit as the real run would: what sync would copy and map counts
 		// as done, what it cannot fix fails.
 		if n := p.Unfixable(o.Overwrite); n > 0 {
-			return fmt.Errorf("%d of %s would not be ok after sync (see %s); %s", n, count(p.Needed(), "needed image", "needed images"),
+			return fmt.Errorf("%d of %s would not be ok after sync (see %s); %s", n, ui.Count(p.Needed(), "needed image", "needed images"),
 				o.see("STATE", "state"), noneMapped(n, true))
 		}
 		return skippedError(run)
@@ -224,7 +224,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		if n == 1 {
 			verb = "is"
 		}
-		return fmt.Errorf("%d of %s %s not ok (see %s); %s", n, count(p.Needed(), "needed image", "needed images"), verb,
+		return fmt.Errorf("%d of %s %s not ok (see %s); %s", n, ui.Count(p.Needed(), "needed image", "needed images"), verb,
 			o.see("STATE", "state"), noneMapped(n, false))
 	}
 	return skippedError(run)
@@ -286,7 +286,7 @@ func (o *SyncOptions) pruneError(run *syncer.Run, err error) error {
 			why = append(why, fmt.Sprintf("%d found outside --allowed-source", n))
 		}
 		if n := len(announced(run)); n > 0 {
-			why = append(why, count(n, "latest-releases entry skipped", "latest-releases entries skipped"))
+			why = append(why, ui.Count(n, "latest-releases entry skipped", "latest-releases entries skipped"))
 		}
 		reason := ""
 		if len(why) > 0 {
@@ -310,7 +310,7 @@ func syncLine(w io.Writer, s *ui.Styles, out *plan.Outcome, hasMap bool) error {
 	}
 	line := fmt.Sprintf("sync: %d verified, %d copied", out.Verified, out.Copied)
 	if n := len(out.CreatedRepositories); n > 0 {
-		line += ", " + count(n, "repository created", "repositories created")
+		line += ", " + ui.Count(n, "repository created", "repositories created")
 	}
 	if hasMap {
 		switch {

@@ -104,7 +104,7 @@ func (o *SyncOptions) runExport(ctx context.Context) error {
 		return err
 	}
 	if n := ex.Left(); n > 0 {
-		return fmt.Errorf("%s not in the bundle (see %s); the others were written to %q", count(n, "needed image is", "needed images are"), o.see("STATE", "state"), o.ToBundle)
+		return fmt.Errorf("%s not in the bundle (see %s); the others were written to %q", ui.Count(n, "needed image is", "needed images are"), o.see("STATE", "state"), o.ToBundle)
 	}
 	return nil
 }
@@ -160,7 +160,7 @@ func exportTable(w io.Writer, s *ui.Styles, ex *syncer.Export, why bool) error {
 		}
 		if st.Inside > 0 || st.External > 0 {
 			if _, err := fmt.Fprintf(w, "left out, per the lock: %s already inside, %s they hold (%s), recorded as external\n",
-				count(st.Inside, "needed image", "needed images"), count(st.External, "blob", "blobs"), bytesOf(st.ExternalBytes)); err != nil {
+				ui.Count(st.Inside, "needed image", "needed images"), ui.Count(st.External, "blob", "blobs"), bytesOf(st.ExternalBytes)); err != nil {
 				return err
 			}
 		}

@@ -1,6 +1,7 @@
 package verifycmd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,12 @@ type BundleReport struct {
 	Checksums   string           `json:"checksums"`
 	TrustedRoot *TrustedRoot     `json:"trustedRoot,omitempty"`
 	Images      []syncer.Verdict `json:"images"`
+	// Parent, Inside and External describe an incremental bundle: the
+	// bundle it follows, the needed images the inside holds already and
+	// the blobs left out because it does (docs/bundle.md).
+	Parent   string `json:"parent,omitempty"`
+	Inside   int    `json:"inside,omitempty"`
+	External int    `json:"external,omitempty"`
 }
 
 // TrustedRoot says which trusted root signatures were checked with, and
@@ -58,7 +65,8 @@ func (o *Options) runBundle(ctx context.Context) error {
 	}
 	opts := o.Verify.Options()
 	m := src.Manifest()
-	r := BundleReport{Bundle: o.Bundle, ID: m.ID, Created: m.Created.Format("2006-01-02T15:04:05Z07:00"), Checksums: "ok"}
+	r := BundleReport{Bundle: o.Bundle, ID: m.ID, Created: m.Created.Format("2006-01-02T15:04:05Z07:00"), Checksums: "ok",
+		Parent: m.Parent, Inside: len(m.Inside), External: len(m.External)}
 	switch {
 	case o.Verify.Key != "":
 	case o.Verify.TrustedRoot != "":
@@ -102,6 +110,10 @@ func (o *Options) runBundle(ctx context.Context) error {
 	}
 	if err := o.f.Print(r, func(w io.Writer, s *ui.Styles) error {
 		fmt.Fprintf(w, "bundle %s (%s, created %s): checksums ok, %d images\n", r.Bundle, r.ID, r.Created, len(r.Images))
+		if r.Inside > 0 || r.External > 0 {
+			fmt.Fprintf(w, "incremental (after %s): %s already inside and %s they hold are named, not carried; the import checks the blobs are there\n",
+				cmp.Or(r.Parent, "a lock with no bundle"), ui.Count(r.Inside, "needed image", "needed images"), ui.Count(r.External, "blob", "blobs"))
+		}
 		if tr := r.TrustedRoot; tr != nil {
 			switch {
 			case tr.Chain != "":
