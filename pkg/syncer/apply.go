@@ -74,7 +74,7 @@ func (r *Run) Copies() int {
 // plan's states, and returns what it did. The copier that checked the
 // plan copies too, so its registry sessions (ping, token) are reused.
 func (r *Run) Apply(ctx context.Context, a Apply) (*plan.Outcome, error) {
-	if err := r.checkExternal(ctx); err != nil {
+	if err := r.CheckExternal(ctx); err != nil {
 		return nil, err
 	}
 	if a.Progress != nil {

@@ -237,9 +237,10 @@ func (e *MissingExternalError) Error() string {
 		e.Bundle, m.Digest, m.Image, m.Repository, more)
 }
 
-// checkExternal checks, before anything is pushed, that every blob the
-// bundle leaves out is in the destination repository named for it.
-func (r *Run) checkExternal(ctx context.Context) error {
+// CheckExternal checks that every blob an incremental bundle leaves out
+// is in the destination repository named for it, when the plan copies
+// anything: Apply does before anything is pushed, diff to say so early.
+func (r *Run) CheckExternal(ctx context.Context) error {
 	b := r.cfg.Bundle
 	if b == nil || len(b.External()) == 0 || r.Copies() == 0 {
 		return nil

@@ -129,6 +129,9 @@ func (o *DiffOptions) Run(ctx context.Context) (int, error) {
 	if n := run.NotInBundle(); n > 0 {
 		return 1, o.notInBundleError(n)
 	}
+	if err := run.CheckExternal(ctx); err != nil {
+		return 1, err
+	}
 	if err := skippedError(run); err != nil {
 		return 1, err
 	}

@@ -234,7 +234,13 @@ func TestSinceLockExternalAbsent(t *testing.T) {
 		t.Fatalf("export: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	fx.writeMap(t, "images: {}\n")
-	out, errOut, code := fx.importInto(t, dir)
+	fx.stdin = ""
+	out, errOut, code := fx.run(t, append([]string{"diff", "--from-bundle", dir, "--from", "bundle", "--allowed-source", "REG/atlanhq", "--bucket", fx.bucket,
+		"--image-map-path", mapKey, "--target", "REG/mirror"}, fx.policy...)...)
+	if code != 1 || !strings.Contains(errOut, "is not carried, and "+fx.normalise(other)+"/mirror/app does not hold it") || !strings.Contains(out, "unmapped") {
+		t.Errorf("diff: exit %d, stdout %q, stderr %q; want the plan, then the absent blob named", code, out, errOut)
+	}
+	out, errOut, code = fx.importInto(t, dir)
 	want := "blob " + fx.base.String() + " of " + fx.normalise(fx.reg) + "/atlanhq/app:2 is not carried, and " + fx.normalise(other) + "/mirror/app does not hold it"
 	if code != 1 || !strings.Contains(errOut, want) || strings.Count(errOut, "\n") != 1 {
 		t.Fatalf("import: exit %d, stdout %q, stderr %q; want one line %q", code, out, errOut, want)
