@@ -44,15 +44,24 @@ func WithLocalBlobs(open func(v1.Hash) (io.ReadCloser, bool, error)) Option {
 // mountExternal makes the external blob b present in j's destination
 // repository by mounting it from the repository that holds it.
 func (c *Copier) mountExternal(ctx context.Context, j *job, b v1.Descriptor, home name.Repository) error {
-	if home.Registry != j.dstRepo.Registry {
+	// By name: a host given to WithInsecure is the same registry either way.
+	if home.RegistryStr() != j.dstRepo.RegistryStr() {
 		return fmt.Errorf("blob %s is not carried: %s holds it, and cross-registry mounts do not exist: copy into %s, or bring the blob along", b.Digest, home, home.RegistryStr())
 	}
 	l := &blob{ctx: ctx, c: c, j: j, desc: b}
 	return c.upload(ctx, j, &remote.MountableLayer{Layer: l, Reference: home.Digest(b.Digest.String())})
 }
 
-// HasBlob reports whether repo holds the blob d: one HEAD request.
+// HasBlob reports whether repo holds the blob d: one HEAD request, over
+// plain HTTP for a host given to WithInsecure.
 func (c *Copier) HasBlob(ctx context.Context, repo name.Repository, d v1.Hash) (bool, error) {
+	if c.o.insecure[repo.RegistryStr()] {
+		r, err := name.NewRepository(repo.Name(), name.Insecure)
+		if err != nil {
+			return false, err
+		}
+		repo = r
+	}
 	tr, err := c.puller.transport(ctx, repo.Registry)
 	if err != nil {
 		return false, err

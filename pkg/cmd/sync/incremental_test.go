@@ -93,8 +93,10 @@ func (fx *releaseFixture) export(t *testing.T, dir, images string, extra ...stri
 func (fx *releaseFixture) importInto(t *testing.T, dir string) (string, string, int) {
 	t.Helper()
 	fx.stdin = ""
+	// --insecure-registry as an operator with a plain-HTTP registry gives
+	// it: the lock's destinations are the same registry all the same.
 	args := append([]string{"sync", "--from-bundle", dir, "--from", "bundle", "--allowed-source", "REG/atlanhq", "--bucket", fx.bucket,
-		"--image-map-path", mapKey, "--target", "REG/mirror"}, fx.policy...)
+		"--image-map-path", mapKey, "--target", "REG/mirror", "--insecure-registry", "REG"}, fx.policy...)
 	return fx.run(t, args...)
 }
 
