@@ -258,10 +258,20 @@ func TestSinceLockRefused(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	wrongTypes := filepath.Join(t.TempDir(), "lock.json")
+	if err := os.WriteFile(wrongTypes, []byte(`{"version": 1, "entries": "none"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	theMap := filepath.Join(t.TempDir(), "image-map.yaml")
+	if err := os.WriteFile(theMap, []byte("images:\n  atlanhq/app: registry.example.com/atlan/app\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"sync", "--images-file", "-", "--to-bundle", t.TempDir(), "--since-lock", theMap}, `--since-lock "` + theMap + `" is an image map, not its lock: pass the lock beside it in the bucket, image-map.yaml.lock.json`},
+		{[]string{"sync", "--images-file", "-", "--to-bundle", t.TempDir(), "--since-lock", wrongTypes}, `--since-lock "` + wrongTypes + `": parsing lock file`},
 		{[]string{"sync", "--images-file", "-", "--since-lock", bad}, "--since-lock leaves out of an export what the inside's lock says it holds: pass --to-bundle too"},
 		{[]string{"sync", "--images-file", "-", "--to-bundle", t.TempDir(), "--since-lock", bad}, `--since-lock "` + bad + `": parsing lock file`},
 		{[]string{"sync", "--images-file", "-", "--to-bundle", t.TempDir(), "--since-lock", bad + ".absent"}, "--since-lock: open " + bad + ".absent: no such file or directory: carry out the inside's lock"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -202,6 +203,9 @@ func (o *SyncOptions) readSinceLock() (*imagemap.Lock, error) {
 	}
 	l, err := imagemap.ParseLock(data)
 	if err != nil {
+		if m, merr := imagemap.Parse(data); merr == nil && m.Len() > 0 {
+			return nil, fmt.Errorf("--since-lock %q is an image map, not its lock: pass the lock beside it in the bucket, %s", o.SinceLock, imagemap.LockKey(filepath.Base(o.SinceLock)))
+		}
 		return nil, fmt.Errorf("--since-lock %q: %w", o.SinceLock, err)
 	}
 	if len(l.Entries) == 0 {
