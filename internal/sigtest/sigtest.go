@@ -12,6 +12,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -63,6 +65,17 @@ func (s *Signer) TrustedRootJSON() ([]byte, error) {
 		return nil, err
 	}
 	return tr.MarshalJSON()
+}
+
+// WriteTrustedRoot writes TrustedRootJSON to dir/trusted_root.json and
+// returns that path.
+func (s *Signer) WriteTrustedRoot(dir string) (string, error) {
+	data, err := s.TrustedRootJSON()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "trusted_root.json")
+	return path, os.WriteFile(path, data, 0o600)
 }
 
 // rawIDs gives each log its raw key ID: the offline Sigstore keys its logs

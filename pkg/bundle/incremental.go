@@ -134,19 +134,20 @@ func (w *writer) leaveOut(inside map[string]lockedBlob) []External {
 // loadIncremental indexes what an incremental bundle names without
 // carrying: the images the inside holds and the external blobs.
 func (b *Bundle) loadIncremental() error {
-	b.external = map[string]External{}
+	b.homes = map[v1.Hash]name.Repository{}
 	for i, e := range b.manifest.External {
 		h, err := v1.NewHash(e.Digest)
 		if err == nil && h.Algorithm != "sha256" {
 			err = fmt.Errorf("algorithm %s", h.Algorithm)
 		}
+		var repo name.Repository
 		if err == nil {
-			_, err = name.NewRepository(e.Repository, name.StrictValidation)
+			repo, err = name.NewRepository(e.Repository, name.StrictValidation)
 		}
 		if err != nil {
 			return &CorruptError{Dir: b.dir, File: ManifestFile, Problem: fmt.Sprintf("external blob %d: %v", i, err)}
 		}
-		b.external[h.Hex] = e
+		b.homes[h] = repo
 	}
 	for _, in := range b.manifest.Inside {
 		ref, err := name.ParseReference(in.Source, name.StrictValidation)
@@ -185,3 +186,7 @@ func (b *Bundle) Inside(source string) (Inside, bool) {
 // External lists the blobs the bundle's images use but it does not
 // carry, each with the destination repository inside that holds it.
 func (b *Bundle) External() []External { return b.manifest.External }
+
+// ExternalHomes maps each external blob to the destination repository
+// that holds it.
+func (b *Bundle) ExternalHomes() map[v1.Hash]name.Repository { return b.homes }

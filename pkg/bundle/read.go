@@ -30,8 +30,9 @@ type Bundle struct {
 	index    v1.IndexManifest
 	// mediaTypes are the media types of every manifest the index reaches.
 	mediaTypes map[v1.Hash]types.MediaType
-	// external are the blobs an incremental bundle leaves out, by hex.
-	external map[string]External
+	// homes are the blobs an incremental bundle leaves out, each with
+	// the destination repository inside that holds it.
+	homes map[v1.Hash]name.Repository
 	// refs are the index entries by repository (source registry host
 	// included): tags, and referrers by subject digest.
 	repos map[string]*repoContent
@@ -220,7 +221,7 @@ func (b *Bundle) walk(d v1.Descriptor, refName string) error {
 	b.mediaTypes[d.Digest] = d.MediaType
 	for _, bl := range refs.blobs() {
 		r := BlobsDir + "/" + bl.Digest.Hex
-		if _, ext := b.external[bl.Digest.Hex]; ext && bl.Digest.Algorithm == "sha256" {
+		if _, ext := b.homes[bl.Digest]; ext {
 			continue
 		}
 		if _, ok := b.sums[r]; !ok || bl.Digest.Algorithm != "sha256" {

@@ -147,8 +147,8 @@ func (h *layoutRegistry) blob(w http.ResponseWriter, r *http.Request, ref string
 		writeError(w, http.StatusBadRequest, "DIGEST_INVALID", err.Error())
 		return
 	}
-	if e, ok := h.b.external[d.Hex]; ok && d.Algorithm == "sha256" {
-		writeError(w, http.StatusNotFound, "BLOB_UNKNOWN", "blob "+ref+" is external: the bundle leaves it out because "+e.Repository+" inside holds it")
+	if home, ok := h.b.homes[d]; ok {
+		writeError(w, http.StatusNotFound, "BLOB_UNKNOWN", "blob "+ref+" is external: the bundle leaves it out because "+home.Name()+" inside holds it")
 		return
 	}
 	if _, ok := h.b.sums[BlobsDir+"/"+d.Hex]; !ok || d.Algorithm != "sha256" {

@@ -45,15 +45,8 @@ func OpenBundle(ctx context.Context, dir string) (*BundleSource, error) {
 // destination repositories that hold them.
 func (s *BundleSource) Registry() []mirror.Option {
 	opts := []mirror.Option{mirror.WithMirrors(s.srv.Mirrors()), mirror.WithLocalBlobs(s.OpenBlob)}
-	if ext := s.External(); len(ext) > 0 {
-		blobs := map[v1.Hash]name.Repository{}
-		for _, e := range ext {
-			// Checked when the bundle was opened.
-			d, _ := v1.NewHash(e.Digest)
-			r, _ := name.NewRepository(e.Repository)
-			blobs[d] = r
-		}
-		opts = append(opts, mirror.WithExternalBlobs(blobs))
+	if homes := s.ExternalHomes(); len(homes) > 0 {
+		opts = append(opts, mirror.WithExternalBlobs(homes))
 	}
 	return opts
 }
@@ -245,15 +238,14 @@ func (r *Run) CheckExternal(ctx context.Context) error {
 	if b == nil || len(b.External()) == 0 || r.Copies() == 0 {
 		return nil
 	}
-	ext := b.External()
+	ext, homes := b.External(), b.ExternalHomes()
 	absent := make([]bool, len(ext))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(r.cfg.Concurrency, 1))
 	for i, e := range ext {
 		g.Go(func() error {
-			d, _ := v1.NewHash(e.Digest)
-			repo, _ := name.NewRepository(e.Repository)
-			ok, err := r.copier.HasBlob(gctx, repo, d)
+			d, _ := v1.NewHash(e.Digest) // checked when the bundle was opened
+			ok, err := r.copier.HasBlob(gctx, homes[d], d)
 			absent[i] = !ok
 			return err
 		})

@@ -48,21 +48,17 @@ func TestBundle(t *testing.T) {
 		if err := setup(env); err != nil {
 			return err
 		}
-		var hosts []string
-		for _, dir := range []string{".registry-src", ".registry-dst"} {
-			host, pid, err := testenv.StartRegistry(bin, filepath.Join(env.WorkDir, dir))
-			if err != nil {
-				return err
-			}
-			env.Defer(func() { testenv.StopRegistry(pid) })
-			hosts = append(hosts, host)
-			if dir == ".registry-src" {
-				env.Setenv("SRC_PID", strconv.Itoa(pid))
-			}
+		src, srcPID, err := startRegistry(env, bin, ".registry-src")
+		if err != nil {
+			return err
 		}
-		src := hosts[0]
+		dst, _, err := startRegistry(env, bin, ".registry-dst")
+		if err != nil {
+			return err
+		}
+		env.Setenv("SRC_PID", strconv.Itoa(srcPID))
 		env.Setenv("SRC", src)
-		env.Setenv("DST", hosts[1])
+		env.Setenv("DST", dst)
 		atlan := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = io.WriteString(w, strings.ReplaceAll(`{"releases":[
@@ -104,11 +100,7 @@ func signBundleImages(env *testscript.Env, src string) error {
 	if err != nil {
 		return err
 	}
-	root, err := s.TrustedRootJSON()
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(env.WorkDir, "trusted_root.json"), root, 0o600); err != nil {
+	if _, err := s.WriteTrustedRoot(env.WorkDir); err != nil {
 		return err
 	}
 	var good v1.ImageIndex

@@ -29,12 +29,8 @@ func TestCopy(t *testing.T) {
 			return err
 		}
 		start := func(dir string, args ...string) (string, error) {
-			host, pid, err := testenv.StartRegistry(bin, filepath.Join(env.WorkDir, dir), args...)
-			if err != nil {
-				return "", err
-			}
-			env.Defer(func() { testenv.StopRegistry(pid) })
-			return host, nil
+			host, _, err := startRegistry(env, bin, dir, args...)
+			return host, err
 		}
 		src, err := start(".registry-src")
 		if err != nil {

@@ -59,6 +59,18 @@ func needKubectl(t *testing.T) {
 	}
 }
 
+// startRegistry starts a Distribution registry (bin) storing under the
+// script's dir, stopped when the script ends; args go to
+// hack/registry-up.sh.
+func startRegistry(env *testscript.Env, bin, dir string, args ...string) (host string, pid int, err error) {
+	host, pid, err = testenv.StartRegistry(bin, filepath.Join(env.WorkDir, dir), args...)
+	if err != nil {
+		return "", 0, err
+	}
+	env.Defer(func() { testenv.StopRegistry(pid) })
+	return host, pid, nil
+}
+
 func params(dir string) testscript.Params {
 	return testscript.Params{
 		Dir: filepath.Join("testdata", dir),

@@ -391,25 +391,9 @@ func TestBundleImportInterrupted(t *testing.T) {
 		"--trusted-root", filepath.Join(w.dir, "trusted_root.json"), "--concurrency", "4"}, w.bucket...)
 	landed := map[string]bool{}
 	for i := range 2 {
-		cmd := exec.Command(filepath.Join(binDir, "kubectl-sdr_mirror"), args...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
 		// Killed once a few blobs have landed: partway, whatever the
 		// machine's speed.
-		for deadline := time.Now().Add(time.Minute); dst.Uploaded() < 4+i*3 && time.Now().Before(deadline); {
-			select {
-			case <-exited:
-				t.Fatalf("import %d finished before it could be interrupted:\n%s", i+1, out.String())
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		<-exited
+		killWhen(t, args, func() bool { return dst.Uploaded() >= 4+i*3 })
 		w.checkInvariant(t)
 		for _, u := range dst.TakeUploads() {
 			if landed[u] {
@@ -462,23 +446,7 @@ func TestBundleExportInterrupted(t *testing.T) {
 		}
 		return n
 	}
-	cmd := exec.Command(filepath.Join(binDir, "kubectl-sdr_mirror"), args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	for deadline := time.Now().Add(time.Minute); blobs() < 5 && time.Now().Before(deadline); {
-		select {
-		case <-exited:
-			t.Fatalf("the export finished before it could be interrupted:\n%s", out.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	<-exited
+	killWhen(t, args, func() bool { return blobs() >= 5 })
 	written := blobs()
 	if _, err := os.Stat(filepath.Join(bundleDir, "SHA256SUMS")); !os.IsNotExist(err) {
 		t.Fatalf("an interrupted export left SHA256SUMS: %v", err)
@@ -508,4 +476,28 @@ func atoi(t *testing.T, s string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// killWhen runs the binary with args and kills it (SIGKILL) once ready
+// reports true, polled every 10ms for at most a minute. A run that ends by
+// itself first fails the test: it was not interrupted.
+func killWhen(t *testing.T, args []string, ready func() bool) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "kubectl-sdr_mirror"), args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	for deadline := time.Now().Add(time.Minute); !ready() && time.Now().Before(deadline); {
+		select {
+		case <-exited:
+			t.Fatalf("%q finished before it could be interrupted:\n%s", args[:2], out.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	<-exited
 }

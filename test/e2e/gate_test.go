@@ -39,18 +39,16 @@ func TestGate(t *testing.T) {
 		if err := setup(env); err != nil {
 			return err
 		}
-		var hosts []string
-		for _, dir := range []string{".registry-src", ".registry-dst"} {
-			host, pid, err := testenv.StartRegistry(bin, filepath.Join(env.WorkDir, dir))
-			if err != nil {
-				return err
-			}
-			env.Defer(func() { testenv.StopRegistry(pid) })
-			hosts = append(hosts, host)
+		src, _, err := startRegistry(env, bin, ".registry-src")
+		if err != nil {
+			return err
 		}
-		src := hosts[0]
+		dst, _, err := startRegistry(env, bin, ".registry-dst")
+		if err != nil {
+			return err
+		}
 		env.Setenv("SRC", src)
-		env.Setenv("DST", hosts[1])
+		env.Setenv("DST", dst)
 		return signGateImages(env, src, cosign)
 	}
 	p.Cmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -65,12 +65,8 @@ func newReleaseFixture(t *testing.T) *releaseFixture {
 			t.Fatal(err)
 		}
 	}
-	root, err := s.TrustedRootJSON()
+	rootFile, err := s.WriteTrustedRoot(t.TempDir())
 	if err != nil {
-		t.Fatal(err)
-	}
-	rootFile := filepath.Join(t.TempDir(), "trusted_root.json")
-	if err := os.WriteFile(rootFile, root, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	bd, err := base.Digest()
@@ -95,9 +91,15 @@ func (fx *releaseFixture) importInto(t *testing.T, dir string) (string, string, 
 	fx.stdin = ""
 	// --insecure-registry as an operator with a plain-HTTP registry gives
 	// it: the lock's destinations are the same registry all the same.
-	args := append([]string{"sync", "--from-bundle", dir, "--from", "bundle", "--allowed-source", "REG/atlanhq", "--bucket", fx.bucket,
-		"--image-map-path", mapKey, "--target", "REG/mirror", "--insecure-registry", "REG"}, fx.policy...)
-	return fx.run(t, args...)
+	return fx.run(t, fx.fromBundle("sync", dir, "REG/mirror", "--insecure-registry", "REG")...)
+}
+
+// fromBundle is the command line of verb (diff or sync) reading the bundle
+// dir, with the map in the fixture's bucket and target.
+func (fx *releaseFixture) fromBundle(verb, dir, target string, extra ...string) []string {
+	args := []string{verb, "--from-bundle", dir, "--from", "bundle", "--allowed-source", "REG/atlanhq", "--bucket", fx.bucket,
+		"--image-map-path", mapKey, "--target", target}
+	return append(append(args, fx.policy...), extra...)
 }
 
 func (fx *releaseFixture) lockFile() string {
@@ -221,8 +223,11 @@ func TestSinceLockExternalAbsent(t *testing.T) {
 	t.Cleanup(elsewhere.Close)
 	other := strings.TrimPrefix(elsewhere.URL, "http://")
 	d1 := digestOf(t, fx.reg+"/atlanhq/app:1")
-	lock := imagemap.Lock{Version: imagemap.LockVersion, Entries: []imagemap.LockEntry{{
-		Source: fx.reg + "/atlanhq/app:1", Destination: other + "/mirror/app:1", Digest: d1}}}
+	gone := "sha256:" + strings.Repeat("0", 64)
+	lock := imagemap.Lock{Version: imagemap.LockVersion, Entries: []imagemap.LockEntry{
+		{Source: fx.reg + "/atlanhq/app:1", Destination: other + "/mirror/app:1", Digest: d1},
+		// Deleted at the source since: a warning, nothing left out for it.
+		{Source: fx.reg + "/atlanhq/gone:1", Destination: other + "/mirror/gone:1", Digest: gone}}}
 	data, err := json.Marshal(lock)
 	if err != nil {
 		t.Fatal(err)
@@ -232,13 +237,13 @@ func TestSinceLockExternalAbsent(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "bundle")
-	if out, errOut, code := fx.export(t, dir, "REG/atlanhq/app:2\n", "--since-lock", lockFile); code != 0 {
-		t.Fatalf("export: exit %d, stdout %q, stderr %q", code, out, errOut)
+	out, errOut, code := fx.export(t, dir, "REG/atlanhq/app:2\n", "--since-lock", lockFile)
+	if wantWarning := "warning: " + fx.normalise(fx.reg) + "/atlanhq/gone:1@" + gone + " (in the lock): "; code != 0 || !strings.Contains(errOut, wantWarning) {
+		t.Fatalf("export: exit %d, stdout %q, stderr %q; want %q", code, out, errOut, wantWarning)
 	}
 	fx.writeMap(t, "images: {}\n")
 	fx.stdin = ""
-	out, errOut, code := fx.run(t, append([]string{"diff", "--from-bundle", dir, "--from", "bundle", "--allowed-source", "REG/atlanhq", "--bucket", fx.bucket,
-		"--image-map-path", mapKey, "--target", "REG/mirror"}, fx.policy...)...)
+	out, errOut, code = fx.run(t, fx.fromBundle("diff", dir, "REG/mirror")...)
 	if code != 1 || !strings.Contains(errOut, "is not carried, and "+fx.normalise(other)+"/mirror/app does not hold it") || !strings.Contains(out, "unmapped") {
 		t.Errorf("diff: exit %d, stdout %q, stderr %q; want the plan, then the absent blob named", code, out, errOut)
 	}
@@ -334,8 +339,7 @@ func TestImportResumes(t *testing.T) {
 	s := httptest.NewServer(dst)
 	t.Cleanup(s.Close)
 	target := strings.TrimPrefix(s.URL, "http://")
-	imp := append([]string{"sync", "--from-bundle", dir, "--from", "bundle", "--allowed-source", "REG/atlanhq", "--bucket", fx.bucket,
-		"--image-map-path", mapKey, "--target", target + "/mirror", "--concurrency", "1"}, fx.policy...)
+	imp := fx.fromBundle("sync", dir, target+"/mirror", "--concurrency", "1")
 	fx.writeMap(t, "images: {}\n")
 
 	if _, _, code := fx.run(t, imp...); code == 0 {

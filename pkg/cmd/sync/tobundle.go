@@ -98,6 +98,13 @@ func (o *SyncOptions) runExport(ctx context.Context) error {
 	if ex == nil {
 		return err
 	}
+	if ex.Stats != nil {
+		// What the bundle could not carry as asked (signature tags that
+		// could not be listed, locked images that could not be read).
+		for _, w := range ex.Stats.Warnings {
+			o.f.Warnf("%s", w)
+		}
+	}
 	if perr := o.f.Print(ex, func(w io.Writer, s *ui.Styles) error { return exportTable(w, s, ex, o.Why) }); perr != nil {
 		return perr
 	}
@@ -156,12 +163,12 @@ func exportTable(w io.Writer, s *ui.Styles, ex *syncer.Export, why bool) error {
 	}
 	if st := ex.Stats; st != nil {
 		if _, err := fmt.Fprintf(w, "\nbundle %s: %d images, %d signatures and referrers, %d blobs (%s); fetched %d (%s), kept %d already there\n",
-			ex.Dir, st.Images, st.Attached, st.Blobs, bytesOf(st.Bytes), st.Fetched, bytesOf(st.FetchedBytes), st.Kept); err != nil {
+			ex.Dir, st.Images, st.Attached, st.Blobs, ui.Bytes(st.Bytes), st.Fetched, ui.Bytes(st.FetchedBytes), st.Kept); err != nil {
 			return err
 		}
 		if st.Inside > 0 || st.External > 0 {
 			if _, err := fmt.Fprintf(w, "left out, per the lock: %s already inside, %s they hold (%s), recorded as external\n",
-				ui.Count(st.Inside, "needed image", "needed images"), ui.Count(st.External, "blob", "blobs"), bytesOf(st.ExternalBytes)); err != nil {
+				ui.Count(st.Inside, "needed image", "needed images"), ui.Count(st.External, "blob", "blobs"), ui.Bytes(st.ExternalBytes)); err != nil {
 				return err
 			}
 		}
@@ -176,20 +183,6 @@ func exportTable(w io.Writer, s *ui.Styles, ex *syncer.Export, why bool) error {
 		return err
 	}
 	return nil
-}
-
-// bytesOf reads a byte count in binary units.
-func bytesOf(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // readSinceLock reads --since-lock: the inside's lock file, carried out.

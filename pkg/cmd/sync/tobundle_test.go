@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,12 +46,8 @@ func signedFixture(t *testing.T) (*fixture, string) {
 	if err := s.SignClassic(d, signIdentity, signIssuer, sigtest.Payload(d)); err != nil {
 		t.Fatal(err)
 	}
-	root, err := s.TrustedRootJSON()
+	rootFile, err := s.WriteTrustedRoot(t.TempDir())
 	if err != nil {
-		t.Fatal(err)
-	}
-	rootFile := filepath.Join(t.TempDir(), "trusted_root.json")
-	if err := os.WriteFile(rootFile, root, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	atlan := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -20,20 +20,7 @@ import (
 
 func TestRunBundle(t *testing.T) {
 	noCredentials(t)
-	const (
-		identity = "https://github.com/atlanhq/app/.github/workflows/release.yaml@refs/heads/main"
-		issuer   = "https://token.actions.githubusercontent.com"
-	)
-	s := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
-	host := strings.TrimPrefix(s.URL, "http://")
-	signer, err := sigtest.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	signed := pushImage(t, host+"/atlanhq/signed:1.0")
-	if err := signer.SignClassic(signed, identity, issuer, sigtest.Payload(signed)); err != nil {
-		t.Fatal(err)
-	}
+	host, signer, signed, stop := signedRegistry(t)
 	unsigned := pushImage(t, host+"/atlanhq/unsigned:1.0")
 	root, err := signer.TrustedRootJSON()
 	if err != nil {
@@ -87,7 +74,7 @@ func TestRunBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Everything below reads the bundles only.
-	s.Close()
+	stop()
 
 	policy := []string{"--certificate-identity", identity, "--certificate-oidc-issuer", issuer}
 	tests := []struct {

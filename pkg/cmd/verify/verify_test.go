@@ -159,31 +159,14 @@ func stable(s string, table bool, host, dir string) string {
 
 func TestRun(t *testing.T) {
 	noCredentials(t)
-	const (
-		identity = "https://github.com/atlanhq/app/.github/workflows/release.yaml@refs/heads/main"
-		issuer   = "https://token.actions.githubusercontent.com"
-	)
-	s := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(s.Close)
-	host := strings.TrimPrefix(s.URL, "http://")
-	signer, err := sigtest.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	signed := pushImage(t, host+"/atlanhq/signed:1.0")
-	if err := signer.SignClassic(signed, identity, issuer, sigtest.Payload(signed)); err != nil {
-		t.Fatal(err)
-	}
+	host, signer, _, _ := signedRegistry(t)
 	pushImage(t, host+"/atlanhq/unsigned:1.0")
 	dir := t.TempDir()
-	root, err := signer.TrustedRootJSON()
+	rootFile, err := signer.WriteTrustedRoot(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "trusted_root.json"), root, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	policy := []string{"--trusted-root", filepath.Join(dir, "trusted_root.json"), "--certificate-identity", identity,
+	policy := []string{"--trusted-root", rootFile, "--certificate-identity", identity,
 		"--certificate-oidc-issuer", issuer, "--insecure-registry", host}
 	tests := []struct {
 		name   string
@@ -224,25 +207,36 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// TestRunTUF: --tuf-root and --tuf-url fetch the trusted root from a
-// private Sigstore's TUF repository, checked against its root.
-func TestRunTUF(t *testing.T) {
-	noCredentials(t)
-	const (
-		identity = "https://github.com/atlanhq/app/.github/workflows/release.yaml@refs/heads/main"
-		issuer   = "https://token.actions.githubusercontent.com"
-	)
-	s := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+// The signing identity and issuer of the images signedRegistry holds.
+const (
+	identity = "https://github.com/atlanhq/app/.github/workflows/release.yaml@refs/heads/main"
+	issuer   = "https://token.actions.githubusercontent.com"
+)
+
+// signedRegistry starts an in-process registry holding atlanhq/signed:1.0,
+// signed keyless (identity, issuer) by a new offline Sigstore; stop ends
+// the registry before the test does.
+func signedRegistry(t *testing.T) (host string, signer *sigtest.Signer, signed name.Digest, stop func()) {
+	t.Helper()
+	s := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(s.Close)
-	host := strings.TrimPrefix(s.URL, "http://")
+	host = strings.TrimPrefix(s.URL, "http://")
 	signer, err := sigtest.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	signed := pushImage(t, host+"/atlanhq/signed:1.0")
+	signed = pushImage(t, host+"/atlanhq/signed:1.0")
 	if err := signer.SignClassic(signed, identity, issuer, sigtest.Payload(signed)); err != nil {
 		t.Fatal(err)
 	}
+	return host, signer, signed, s.Close
+}
+
+// TestRunTUF: --tuf-root and --tuf-url fetch the trusted root from a
+// private Sigstore's TUF repository, checked against its root.
+func TestRunTUF(t *testing.T) {
+	noCredentials(t)
+	host, signer, _, _ := signedRegistry(t)
 	root, err := signer.TrustedRootJSON()
 	if err != nil {
 		t.Fatal(err)
