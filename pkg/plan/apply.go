@@ -140,13 +140,17 @@ func (a Apply) Run(ctx context.Context, p *Plan) (*Outcome, error) {
 	if len(remove) > 0 && a.BeforePrune != nil {
 		a.BeforePrune(remove)
 	}
-	if err := a.writeMap(ctx, p, remove, out); err != nil {
-		return out, err
+	// The lock is written before the map: it records what is in the
+	// destination, which is true whether or not the map write then
+	// succeeds, and the next run maps what a failed map write left out
+	// (docs/image-map.md, "The lock file"). The other order could leave
+	// map entries the lock never learns of.
+	if !a.DryRun && a.Lock != nil {
+		if err := a.writeLock(ctx, p); err != nil {
+			return out, err
+		}
 	}
-	if a.DryRun || a.Lock == nil {
-		return out, nil
-	}
-	return out, a.writeLock(ctx, p)
+	return out, a.writeMap(ctx, p, remove, out)
 }
 
 func (a Apply) verify(ctx context.Context, work []*Item) int {
@@ -327,10 +331,13 @@ func (a Apply) writeLock(ctx context.Context, p *Plan) error {
 		now = a.Now
 	}
 	t := now().UTC().Truncate(time.Second)
+	// What this run copied over a map entry, and what the map is about to
+	// gain.
 	var done []*Item
 	for i := range p.Images {
-		if p.Images[i].Done != "" && p.Images[i].State == OK {
-			done = append(done, &p.Images[i])
+		it := &p.Images[i]
+		if (it.Done != "" && it.State == OK) || mappable(it, false) {
+			done = append(done, it)
 		}
 	}
 	if len(done) == 0 {
@@ -338,7 +345,7 @@ func (a Apply) writeLock(ctx context.Context, p *Plan) error {
 	}
 	_, err := store.UpdateLock(ctx, a.Lock, func(l *imagemap.Lock) error {
 		for _, it := range done {
-			l.Put(imagemap.LockEntry{Source: it.Source, Destination: it.Resolved, Digest: it.Digest, Signer: it.Signer, Time: t, Why: it.Why, Bundle: a.Bundle})
+			l.Put(imagemap.LockEntry{Source: it.Source, Destination: it.Destination(), Digest: it.Digest, Signer: it.Signer, Time: t, Why: it.Why, Bundle: a.Bundle})
 		}
 		return nil
 	})
