@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -172,6 +173,39 @@ func TestDomainNamesNoFlags(t *testing.T) {
 				}
 				return true
 			})
+		}
+	}
+}
+
+// light are the command-layer packages that reach neither a cluster nor a
+// bucket. Their tests link neither client-go, Helm nor the storage SDKs,
+// which keeps `go test ./pkg/...` under a minute: each test binary that
+// links them takes seconds to link.
+var light = []string{"pkg/cmd/core", "pkg/cmd/version", "pkg/cmd/copy"}
+
+// heavy are what the light packages must not reach, even indirectly.
+var heavy = []string{"k8s.io/client-go/", "helm.sh/helm/", "gocloud.dev/", module + "pkg/store", module + "pkg/sdr", module + "pkg/cmd/factory"}
+
+// TestLightCommands: the light command packages stay light.
+func TestLightCommands(t *testing.T) {
+	seen := map[string]bool{}
+	for _, p := range list(t) {
+		rel := strings.TrimPrefix(p.ImportPath, module)
+		if !slices.Contains(light, rel) {
+			continue
+		}
+		seen[rel] = true
+		for _, dep := range p.Deps {
+			for _, bad := range heavy {
+				if dep == bad || (strings.HasSuffix(bad, "/") && strings.HasPrefix(dep, bad)) {
+					t.Errorf("%s depends on %s: take *core.Factory and keep cluster and bucket access out of it", rel, dep)
+				}
+			}
+		}
+	}
+	for _, rel := range light {
+		if !seen[rel] {
+			t.Errorf("light names %s, which go list does not find", rel)
 		}
 	}
 }

@@ -157,10 +157,10 @@ and kubeconfig come from Helm), or as kubectl-sdr_mirror directly.`,
 		diffCmd,
 		resolve.NewCmdResolve(f, nil),
 		mapCmd,
-		version.NewCmdVersion(f, nil),
+		version.NewCmdVersion(f.Factory, nil),
 		imagesCmd,
 		verifycmd.NewCmdVerify(f, nil),
-		copycmd.NewCmdCopy(f, nil),
+		copycmd.NewCmdCopy(f.Factory, nil),
 		cronjobCmd,
 	)
 	// The kubeconfig flags, only on the commands that talk to a cluster:

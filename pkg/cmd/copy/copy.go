@@ -10,7 +10,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/cobra"
 
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/core"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/registryflags"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
@@ -18,7 +18,7 @@ import (
 
 // Options are the copy command's inputs.
 type Options struct {
-	f           *factory.Factory
+	f           *core.Factory
 	Registry    registryflags.Flags
 	Concurrency int
 	Platforms   []string
@@ -31,7 +31,7 @@ type Options struct {
 // NewCmdCopy returns the copy command. runF, when not nil, is called with
 // the completed and validated options instead of Run, so tests can see what
 // the flags became.
-func NewCmdCopy(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+func NewCmdCopy(f *core.Factory, runF func(*Options) error) *cobra.Command {
 	o := &Options{f: f}
 	cmd := &cobra.Command{
 		Use:   "copy SOURCE DESTINATION [SOURCE DESTINATION...]",
@@ -111,7 +111,7 @@ func (o *Options) Validate() error {
 func (o *Options) Run(ctx context.Context) error {
 	es := o.f.ErrStyles()
 	progress := ui.NewProgress(o.f.IO.ErrOut, es, ui.IsTerminal(o.f.IO.ErrOut), len(o.Pairs))
-	c, err := mirror.New(append(o.opts, mirror.WithProgress(func(e mirror.Event) { factory.RenderProgress(progress, e) }))...)
+	c, err := mirror.New(append(o.opts, mirror.WithProgress(func(e mirror.Event) { core.RenderProgress(progress, e) }))...)
 	if err != nil {
 		return err
 	}

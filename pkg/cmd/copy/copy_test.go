@@ -1,7 +1,6 @@
 package copycmd_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -14,19 +13,24 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cli"
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	copycmd "github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/copy"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/core"
 )
 
-func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+// run runs the copy command with args, output in the format given, as the
+// root command would.
+func run(t *testing.T, output string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	f := factory.New(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
-		func(string) (string, bool) { return "", false })
-	code = cli.Run(context.Background(), f, args)
-	return code, out.String(), errOut.String()
+	f, out, errOut := core.NewTest(nil)
+	f.Global.Output = output
+	cmd := copycmd.NewCmdCopy(f, nil)
+	cmd.SetArgs(args)
+	cmd.SetOut(out)
+	cmd.SetErr(errOut)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	err = cmd.ExecuteContext(context.Background())
+	return out.String(), errOut.String(), err
 }
 
 func serve(t *testing.T) string {
@@ -50,9 +54,9 @@ func TestCopy(t *testing.T) {
 	}
 	want, _ := idx.Digest()
 
-	code, stdout, stderr := run(t, "copy", src+"/atlanhq/app:1.0", dst+"/atlan/app:1.0", "-o", "json")
-	if code != 0 {
-		t.Fatalf("copy exit %d, stderr %s", code, stderr)
+	stdout, stderr, err := run(t, "json", src+"/atlanhq/app:1.0", dst+"/atlan/app:1.0")
+	if err != nil {
+		t.Fatalf("copy: %v, stderr %s", err, stderr)
 	}
 	var rep struct {
 		Images []struct{ Source, Destination, Digest, Status string }
@@ -67,9 +71,9 @@ func TestCopy(t *testing.T) {
 		t.Errorf("stderr = %q, want one line for the copied image", stderr)
 	}
 
-	code, stdout, stderr = run(t, "copy", src+"/atlanhq/app:1.0", dst+"/atlan/app:1.0")
-	if code != 0 {
-		t.Fatalf("second copy exit %d, stderr %s", code, stderr)
+	stdout, stderr, err = run(t, "table", src+"/atlanhq/app:1.0", dst+"/atlan/app:1.0")
+	if err != nil {
+		t.Fatalf("second copy: %v, stderr %s", err, stderr)
 	}
 	if !strings.Contains(stdout, "skipped") || !strings.Contains(stderr, "present ") {
 		t.Errorf("second copy: stdout %q, stderr %q; want the image skipped", stdout, stderr)
@@ -82,16 +86,16 @@ func TestCopyArguments(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"odd arguments", []string{"copy", "a:1"}, "want SOURCE DESTINATION pairs"},
-		{"two mirrors for one host", []string{"copy", "a:1", "b:1", "--registry-mirror", "docker.io=m1:5000", "--registry-mirror", "docker.io=m2:5000"}, "two mirrors"},
-		{"bad platform", []string{"copy", "a:1", "b:1", "--platform", "linux"}, `platform "linux"`},
-		{"unreadable auth file", []string{"copy", "a:1", "b:1", "--registry-auth-file", "/nonexistent/auth.json"}, "--registry-auth-file"},
+		{"odd arguments", []string{"a:1"}, "want SOURCE DESTINATION pairs"},
+		{"two mirrors for one host", []string{"a:1", "b:1", "--registry-mirror", "docker.io=m1:5000", "--registry-mirror", "docker.io=m2:5000"}, "two mirrors"},
+		{"bad platform", []string{"a:1", "b:1", "--platform", "linux"}, `platform "linux"`},
+		{"unreadable auth file", []string{"a:1", "b:1", "--registry-auth-file", "/nonexistent/auth.json"}, "--registry-auth-file"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, stderr := run(t, tc.args...)
-			if code != 1 || !strings.Contains(stderr, tc.want) {
-				t.Errorf("%v: exit %d, stderr %q; want 1 and %q", tc.args, code, stderr, tc.want)
+			_, _, err := run(t, "table", tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("copy %v: error %v; want one line naming %q", tc.args, err, tc.want)
 			}
 		})
 	}

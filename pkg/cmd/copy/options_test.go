@@ -21,7 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/core"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/registryflags"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 )
@@ -53,7 +53,7 @@ func noCredentials(t *testing.T) {
 }
 
 // parse runs the command line up to the options Run would get.
-func parse(f *factory.Factory, args ...string) (*Options, error) {
+func parse(f *core.Factory, args ...string) (*Options, error) {
 	var got *Options
 	cmd := NewCmdCopy(f, func(o *Options) error { got = o; return nil })
 	cmd.SetArgs(append([]string{}, args...))
@@ -96,7 +96,7 @@ func TestNewCmdCopy(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, _, _ := factory.NewTest(nil)
+			f, _, _ := core.NewTest(nil)
 			o, err := parse(f, tc.args...)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
@@ -188,7 +188,7 @@ func TestRun(t *testing.T) {
 			for i, a := range tc.args {
 				args[i] = strings.NewReplacer("SRC", src, "DST", dst).Replace(a)
 			}
-			f, out, errOut := factory.NewTest(nil)
+			f, out, errOut := core.NewTest(nil)
 			f.Global.Output = tc.output
 			o, err := parse(f, append(args, "--insecure-registry", src, "--insecure-registry", dst)...)
 			if err != nil {

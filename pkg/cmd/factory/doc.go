@@ -1,4 +1,5 @@
-// Package factory carries what every command needs — streams, global flags,
-// the colour decision, the logger and the openers of the image map — as
-// lazy functions that tests replace.
+// Package factory carries what the commands that reach a cluster or a
+// bucket need: pkg/cmd/core's factory (streams, global flags, output
+// helpers), the kubeconfig flags, and the openers of the cluster and the
+// image map as functions tests replace.
 package factory

@@ -5,10 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -16,19 +13,15 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/core"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
 )
 
-// Factory is handed to every command constructor.
+// Factory is handed to the commands that reach a cluster or a bucket: the
+// core factory, and the openers of both as functions tests replace.
 type Factory struct {
-	IO genericiooptions.IOStreams
-	// Name is how the user invoked the tool: "kubectl sdr-mirror" or
-	// "helm sdr-mirror". Help and hints use it.
-	Name        string
+	*core.Factory
 	ConfigFlags *genericclioptions.ConfigFlags
-	Global      *Global
-	LookupEnv   func(string) (string, bool)
 
 	// OpenBucket opens an object in a bucket; tests replace it.
 	OpenBucket func(ctx context.Context, bucketURL, key string, opts ...store.Option) (store.Object, error)
@@ -54,31 +47,17 @@ func (f *Factory) UseSecrets(s store.SecretGetter) {
 }
 
 // Global holds the root command's own flags.
-type Global struct {
-	Output    string
-	Color     string
-	Verbosity int
-	// HelmPlugin is true when running as a Helm plugin (HELM_PLUGIN_NAME set).
-	HelmPlugin bool
-}
+type Global = core.Global
 
 // New returns a factory over the given streams and environment.
 func New(streams genericiooptions.IOStreams, lookupEnv func(string) (string, bool)) *Factory {
-	if lookupEnv == nil {
-		lookupEnv = os.LookupEnv
-	}
-	plugin, _ := lookupEnv("HELM_PLUGIN_NAME")
-	helm := plugin != ""
-	name := "kubectl sdr-mirror"
-	if helm {
-		name = "helm sdr-mirror"
-	}
+	return wrap(core.New(streams, lookupEnv))
+}
+
+func wrap(c *core.Factory) *Factory {
 	f := &Factory{
-		IO:          streams,
-		Name:        name,
+		Factory:     c,
 		ConfigFlags: genericclioptions.NewConfigFlags(true),
-		Global:      &Global{Output: ui.FormatTable, Color: ui.ColorAuto, HelmPlugin: helm},
-		LookupEnv:   lookupEnv,
 		OpenBucket:  store.OpenBucket,
 	}
 	f.KubeClients = f.kubeClients
@@ -94,64 +73,10 @@ var errNoCluster = errors.New("no cluster in this test: set the factory's KubeCl
 // colour and no progress bars), only the variables of env in the
 // environment, and no cluster until the test sets KubeClients.
 func NewTest(env map[string]string) (f *Factory, out, errOut *bytes.Buffer) {
-	out, errOut = &bytes.Buffer{}, &bytes.Buffer{}
-	f = New(genericiooptions.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut}, func(k string) (string, bool) {
-		v, ok := env[k]
-		return v, ok
-	})
+	c, out, errOut := core.NewTest(env)
+	f = wrap(c)
 	f.KubeClients = func() (kubernetes.Interface, dynamic.Interface, error) { return nil, nil, errNoCluster }
 	return f, out, errOut
-}
-
-// Styles is the palette for standard output.
-func (f *Factory) Styles() *ui.Styles {
-	return ui.NewStyles(f.IO.Out, ui.UseColor(f.Global.Color, f.IO.Out, f.LookupEnv))
-}
-
-// ErrStyles is the palette for standard error.
-func (f *Factory) ErrStyles() *ui.Styles {
-	return ui.NewStyles(f.IO.ErrOut, ui.UseColor(f.Global.Color, f.IO.ErrOut, f.LookupEnv))
-}
-
-// Logger writes debug logs to standard error when -v is given, and only
-// warnings otherwise.
-func (f *Factory) Logger() *slog.Logger {
-	level := slog.LevelWarn
-	if f.Global.Verbosity > 0 {
-		level = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level}))
-}
-
-// Warnf prints a warning line to standard error.
-func (f *Factory) Warnf(format string, args ...any) {
-	s := f.ErrStyles()
-	fmt.Fprintln(f.IO.ErrOut, s.Warn.Render("warning:")+" "+fmt.Sprintf(format, args...))
-}
-
-// Print writes v as JSON or YAML per -o, or calls table for -o table.
-func (f *Factory) Print(v any, table func(w io.Writer, s *ui.Styles) error) error {
-	switch f.Global.Output {
-	case ui.FormatJSON:
-		return ui.JSON(f.IO.Out, v)
-	case ui.FormatYAML:
-		return ui.YAML(f.IO.Out, v)
-	}
-	return table(f.IO.Out, f.Styles())
-}
-
-// PrintDiff writes a map diff (styled on a terminal) to w and says on
-// standard error that nothing was written to name.
-func (f *Factory) PrintDiff(w io.Writer, s *ui.Styles, diff, name string) error {
-	if diff == "" {
-		fmt.Fprintf(f.IO.ErrOut, "dry run: %q would not change\n", name)
-		return nil
-	}
-	if err := s.Diff(w, diff); err != nil {
-		return err
-	}
-	fmt.Fprintf(f.IO.ErrOut, "dry run: nothing was written to %q\n", name)
-	return nil
 }
 
 // MapFlags locate the image map: a local file, or a key in a bucket given

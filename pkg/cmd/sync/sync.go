@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/core"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/plan"
@@ -163,7 +164,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	es := o.f.ErrStyles()
 	progress := ui.NewProgress(o.f.IO.ErrOut, es, ui.IsTerminal(o.f.IO.ErrOut), run.Copies())
 	apply := syncer.Apply{Gate: g, Prune: o.Prune, DryRun: o.DryRun, ConfirmPrune: o.ConfirmPrune, Block: o.block,
-		Progress: func(e mirror.Event) { factory.RenderProgress(progress, e) }}
+		Progress: func(e mirror.Event) { core.RenderProgress(progress, e) }}
 	if apply.Repositories, err = o.Repos.Creator(ctx, o.f, p.Target); err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/core"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
 )
 
@@ -51,14 +51,14 @@ func Get() Info {
 
 // Options are the version command's inputs.
 type Options struct {
-	f *factory.Factory
+	f *core.Factory
 	// Info is what Run prints; Complete reads it from this binary.
 	Info Info
 }
 
 // NewCmdVersion returns the version command. runF, when not nil, is called
 // with the completed options instead of Run.
-func NewCmdVersion(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+func NewCmdVersion(f *core.Factory, runF func(*Options) error) *cobra.Command {
 	o := &Options{f: f}
 	return &cobra.Command{
 		Use:     "version",

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/core"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -39,7 +39,7 @@ func TestNewCmdVersion(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, _, _ := factory.NewTest(nil)
+			f, _, _ := core.NewTest(nil)
 			var got *Options
 			cmd := NewCmdVersion(f, func(o *Options) error { got = o; return nil })
 			cmd.SetArgs(append([]string{}, tc.args...))
@@ -73,7 +73,7 @@ func TestRun(t *testing.T) {
 		{"yaml", "yaml", info},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, out, _ := factory.NewTest(nil)
+			f, out, _ := core.NewTest(nil)
 			f.Global.Output = tc.output
 			o := &Options{f: f, Info: tc.info}
 			if err := o.Run(t.Context()); err != nil {

@@ -1,4 +1,4 @@
-package factory
+package core
 
 import "github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 
