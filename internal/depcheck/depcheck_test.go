@@ -38,7 +38,8 @@ var allowed = map[string][]string{
 	"pkg/mirror/ecr":    {module + "pkg/setting", "github.com/aws/aws-sdk-go-v2/", "github.com/aws/smithy-go"},
 	"pkg/mirror/verify": {module + "pkg/setting", module + "pkg/mirror", module + "pkg/imagemap", "github.com/google/go-containerregistry/", "github.com/sigstore/", "github.com/theupdateframework/go-tuf/v2/"},
 	"pkg/bundle":        {module + "pkg/imagemap", "github.com/google/go-containerregistry/", "golang.org/x/sync/", "golang.org/x/sys/"},
-	"pkg/syncer": {module + "pkg/setting", module + "pkg/bundle", "github.com/google/go-containerregistry/pkg/name", "github.com/google/go-containerregistry/pkg/v1", "github.com/google/go-containerregistry/pkg/v1/remote", "golang.org/x/sync/", module + "pkg/imagemap", module + "pkg/inventory", module + "pkg/mirror", module + "pkg/mirror/verify",
+	"pkg/airgap":        {module + "pkg/setting", module + "pkg/bundle", module + "pkg/mirror", module + "pkg/mirror/verify", "github.com/google/go-containerregistry/pkg/name"},
+	"pkg/syncer": {module + "pkg/setting", module + "pkg/airgap", module + "pkg/bundle", "github.com/google/go-containerregistry/pkg/name", "github.com/google/go-containerregistry/pkg/v1", "github.com/google/go-containerregistry/pkg/v1/remote", "golang.org/x/sync/", module + "pkg/imagemap", module + "pkg/inventory", module + "pkg/mirror", module + "pkg/mirror/verify",
 		module + "pkg/plan", module + "pkg/sdr", module + "pkg/store"},
 	"pkg/store": {module + "pkg/setting", module + "pkg/imagemap", module + "internal/capool",
 		"gocloud.dev/", "cloud.google.com/go/storage", "github.com/Azure/azure-sdk-for-go/sdk/", "github.com/aws/aws-sdk-go-v2/",
@@ -177,14 +178,14 @@ func TestDomainNamesNoFlags(t *testing.T) {
 	}
 }
 
-// light are the command-layer packages that reach neither a cluster nor a
-// bucket. Their tests link neither client-go, Helm nor the storage SDKs,
+// light are the commands that reach neither a cluster nor a bucket, and
+// the packages they are built from. Their tests link neither client-go, Helm nor the storage SDKs,
 // which keeps `go test ./pkg/...` under a minute: each test binary that
 // links them takes seconds to link.
-var light = []string{"pkg/cmd/core", "pkg/cmd/version", "pkg/cmd/copy"}
+var light = []string{"pkg/cmd/core", "pkg/cmd/version", "pkg/cmd/copy", "pkg/cmd/verify", "pkg/cmd/verifyflags", "pkg/cmd/registryflags", "pkg/airgap"}
 
 // heavy are what the light packages must not reach, even indirectly.
-var heavy = []string{"k8s.io/client-go/", "helm.sh/helm/", "gocloud.dev/", module + "pkg/store", module + "pkg/sdr", module + "pkg/cmd/factory"}
+var heavy = []string{"k8s.io/client-go/", "helm.sh/helm/", "gocloud.dev/", module + "pkg/store", module + "pkg/sdr", module + "pkg/syncer", module + "pkg/cmd/factory"}
 
 // TestLightCommands: the light command packages stay light.
 func TestLightCommands(t *testing.T) {

@@ -159,7 +159,7 @@ and kubeconfig come from Helm), or as kubectl-sdr_mirror directly.`,
 		mapCmd,
 		version.NewCmdVersion(f.Factory, nil),
 		imagesCmd,
-		verifycmd.NewCmdVerify(f, nil),
+		verifycmd.NewCmdVerify(f.Factory, nil),
 		copycmd.NewCmdCopy(f.Factory, nil),
 		cronjobCmd,
 	)

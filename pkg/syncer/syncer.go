@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/airgap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
@@ -53,7 +54,7 @@ type Config struct {
 	// Bundle, when set, is read in place of the source registries:
 	// Registry must hold its Registry option. Needed images it does not
 	// hold are missing, "not in the bundle", and never worked on.
-	Bundle *BundleSource
+	Bundle *airgap.Source
 
 	// Log receives debug logs; nil discards them.
 	Log *slog.Logger

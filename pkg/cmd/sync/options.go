@@ -11,8 +11,10 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/airgap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/registryflags"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/verifyflags"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/version"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
@@ -40,7 +42,7 @@ type Options struct {
 	Source   factory.SourceFlags
 	Map      factory.MapFlags
 	Registry registryflags.Flags
-	Verify   factory.VerifyFlags
+	Verify   verifyflags.Flags
 
 	From           []string
 	ImagesFile     string
@@ -68,7 +70,7 @@ type Options struct {
 	kube     kubernetes.Interface
 	settings *sdr.Settings
 	mapObj   store.Object
-	bundle   *syncer.BundleSource
+	bundle   *airgap.Source
 	// Config is the run the flags complete into.
 	Config syncer.Config
 }
@@ -164,7 +166,7 @@ func (o *Options) Complete(ctx context.Context) error {
 	}
 	if o.FromBundle != "" {
 		// Every file is checked before anything else is done.
-		b, err := syncer.OpenBundle(ctx, o.FromBundle)
+		b, err := airgap.Open(ctx, o.FromBundle)
 		if err != nil {
 			return err
 		}
@@ -180,7 +182,7 @@ func (o *Options) Complete(ctx context.Context) error {
 		Version:        version.Get().Version,
 	}
 	if o.bundle != nil {
-		in.Bundle = o.bundle.Needs()
+		in.Bundle = syncer.BundleNeeds(o.bundle)
 	}
 	if len(o.From) == 0 {
 		o.From = inventory.Defaults(in)

@@ -11,8 +11,8 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/airgap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/syncer"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
 )
 
@@ -25,7 +25,7 @@ type BundleReport struct {
 	// before any report.
 	Checksums   string           `json:"checksums"`
 	TrustedRoot *TrustedRoot     `json:"trustedRoot,omitempty"`
-	Images      []syncer.Verdict `json:"images"`
+	Images      []airgap.Verdict `json:"images"`
 	// Parent, Inside and External describe an incremental bundle: the
 	// bundle it follows, the needed images the inside holds already and
 	// the blobs left out because it does (docs/bundle.md).
@@ -53,7 +53,7 @@ type TrustedRoot struct {
 const noTUF = "it carries no TUF metadata"
 
 func (o *Options) runBundle(ctx context.Context) error {
-	src, err := syncer.OpenBundle(ctx, o.Bundle)
+	src, err := airgap.Open(ctx, o.Bundle)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (o *Options) runBundle(ctx context.Context) error {
 			opts = append(opts, own)
 		}
 	}
-	verdicts, policy, err := syncer.VerifyBundle(ctx, src, c, opts...)
+	verdicts, policy, err := airgap.Verify(ctx, src, c, opts...)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/sigtest"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/bundle"
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/core"
 )
 
 func TestRunBundle(t *testing.T) {
@@ -105,7 +105,7 @@ func TestRunBundle(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, out, errOut := factory.NewTest(nil)
+			f, out, errOut := core.NewTest(nil)
 			o, err := parse(f, append(tc.args, policy...)...)
 			if err != nil {
 				t.Fatal(err)
@@ -148,7 +148,7 @@ func TestBundleFlags(t *testing.T) {
 		{args: []string{"--bundle", "dir"}},
 	}
 	for _, tc := range tests {
-		f, _, _ := factory.NewTest(nil)
+		f, _, _ := core.NewTest(nil)
 		o, err := parse(f, tc.args...)
 		switch {
 		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
@@ -179,7 +179,7 @@ func TestRunBundleTUFWithoutRoot(t *testing.T) {
 	if err := os.WriteFile(anchor, repo.Anchor, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f, _, _ := factory.NewTest(nil)
+	f, _, _ := core.NewTest(nil)
 	o, err := parse(f, "--bundle", dir, "--tuf-root", anchor)
 	if err != nil {
 		t.Fatal(err)

@@ -13,8 +13,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/capool"
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/core"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/registryflags"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/verifyflags"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror/verify"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
@@ -22,8 +23,8 @@ import (
 
 // Options are the verify command's inputs.
 type Options struct {
-	f        *factory.Factory
-	Verify   factory.VerifyFlags
+	f        *core.Factory
+	Verify   verifyflags.Flags
 	Registry registryflags.Flags
 	Images   []string
 	// Bundle is --bundle: check the bundle in this directory instead of
@@ -51,7 +52,7 @@ type Row struct {
 // NewCmdVerify returns the verify command. runF, when not nil, is called
 // with the completed and validated options instead of Run, so tests can see
 // what the flags became.
-func NewCmdVerify(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+func NewCmdVerify(f *core.Factory, runF func(*Options) error) *cobra.Command {
 	o := &Options{f: f}
 	cmd := &cobra.Command{
 		Use:   "verify IMAGE... | --bundle DIR",

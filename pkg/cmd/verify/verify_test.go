@@ -22,8 +22,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/internal/sigtest"
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/core"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/registryflags"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/verifyflags"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -53,7 +54,7 @@ func noCredentials(t *testing.T) {
 }
 
 // parse runs the command line up to the options Run would get.
-func parse(f *factory.Factory, args ...string) (*Options, error) {
+func parse(f *core.Factory, args ...string) (*Options, error) {
 	var got *Options
 	cmd := NewCmdVerify(f, func(o *Options) error { got = o; return nil })
 	cmd.SetArgs(append([]string{}, args...))
@@ -70,22 +71,22 @@ func TestNewCmdVerify(t *testing.T) {
 		args     []string
 		images   []string
 		refs     []string
-		verify   factory.VerifyFlags
+		verify   verifyflags.Flags
 		registry registryflags.Flags
 		err      string
 	}{
 		{name: "defaults", args: []string{"atlanhq/app:1.0"}, images: []string{"atlanhq/app:1.0"},
-			refs: []string{"index.docker.io/atlanhq/app:1.0"}, verify: factory.VerifyFlags{Enabled: true}},
+			refs: []string{"index.docker.io/atlanhq/app:1.0"}, verify: verifyflags.Flags{Enabled: true}},
 		{name: "a key and a mirror", args: []string{"atlanhq/app:1.0", "registry.example.com/atlan/app@sha256:" + strings.Repeat("a", 64),
 			"--key", "cosign.pub", "--registry-mirror", "docker.io=proxy.internal:5000", "--insecure-registry", "proxy.internal:5000"},
 			images:   []string{"atlanhq/app:1.0", "registry.example.com/atlan/app@sha256:" + strings.Repeat("a", 64)},
 			refs:     []string{"proxy.internal:5000/atlanhq/app:1.0", "registry.example.com/atlan/app@sha256:" + strings.Repeat("a", 64)},
-			verify:   factory.VerifyFlags{Enabled: true, Key: "cosign.pub"},
+			verify:   verifyflags.Flags{Enabled: true, Key: "cosign.pub"},
 			registry: registryflags.Flags{Insecure: []string{"proxy.internal:5000"}, Mirrors: []string{"docker.io=proxy.internal:5000"}}},
 		{name: "keyless policy", args: []string{"atlanhq/app:1.0", "--certificate-identity-regexp", "^https://github.com/example/",
 			"--certificate-oidc-issuer", "https://token.actions.githubusercontent.com", "--trusted-root", "trusted_root.json"},
 			images: []string{"atlanhq/app:1.0"}, refs: []string{"index.docker.io/atlanhq/app:1.0"},
-			verify: factory.VerifyFlags{Enabled: true, IdentityRegexp: "^https://github.com/example/",
+			verify: verifyflags.Flags{Enabled: true, IdentityRegexp: "^https://github.com/example/",
 				Issuer: "https://token.actions.githubusercontent.com", TrustedRoot: "trusted_root.json"}},
 		{name: "no image", err: "requires at least 1 arg(s), only received 0"},
 		{name: "bad image", args: []string{"Atlanhq/App:1"}, err: `image argument: `},
@@ -95,7 +96,7 @@ func TestNewCmdVerify(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, _, _ := factory.NewTest(nil)
+			f, _, _ := core.NewTest(nil)
 			o, err := parse(f, tc.args...)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
@@ -182,7 +183,7 @@ func TestRun(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, out, errOut := factory.NewTest(nil)
+			f, out, errOut := core.NewTest(nil)
 			f.Global.Output = tc.output
 			args := make([]string, len(tc.images))
 			for i, img := range tc.images {
@@ -266,7 +267,7 @@ func TestRunTUF(t *testing.T) {
 		{name: "another root", anchor: otherAnchor, err: `fetching the Sigstore trusted root through TUF from ` + tufSrv.URL + `, anchored at --tuf-root "` + otherAnchor + `"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, out, _ := factory.NewTest(nil)
+			f, out, _ := core.NewTest(nil)
 			o, err := parse(f, host+"/atlanhq/signed:1.0", "--tuf-root", tc.anchor, "--tuf-url", tufSrv.URL,
 				"--certificate-identity", identity, "--certificate-oidc-issuer", issuer, "--insecure-registry", host)
 			if err != nil {

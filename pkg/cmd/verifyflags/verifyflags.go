@@ -1,4 +1,4 @@
-package factory
+package verifyflags
 
 import (
 	"errors"
@@ -10,8 +10,8 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/mirror/verify"
 )
 
-// VerifyFlags configure the signature gate.
-type VerifyFlags struct {
+// Flags configure the signature gate.
+type Flags struct {
 	Enabled        bool
 	Identity       string
 	IdentityRegexp string
@@ -24,7 +24,7 @@ type VerifyFlags struct {
 }
 
 // AddFlags registers --verify and the cosign-style policy flags.
-func (v *VerifyFlags) AddFlags(fs *pflag.FlagSet) {
+func (v *Flags) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&v.Enabled, "verify", true, "verify each source image's cosign signature before it is copied or mapped; --verify=false turns the gate off")
 	fs.StringVar(&v.Identity, "certificate-identity", "", "signing identity to accept (default: Atlan's signing workflow, "+verify.DefaultIdentity+")")
 	fs.StringVar(&v.IdentityRegexp, "certificate-identity-regexp", "", "regular expression for the signing identity, instead of --certificate-identity")
@@ -39,7 +39,7 @@ func (v *VerifyFlags) AddFlags(fs *pflag.FlagSet) {
 // Validate refuses --tuf-url where nothing is fetched: with --trusted-root
 // or --key, and when a bundle is read (importing says so), whose own TUF
 // metadata is checked offline.
-func (v *VerifyFlags) Validate(importing string) error {
+func (v *Flags) Validate(importing string) error {
 	switch {
 	case v.TUFURL == "":
 	case v.TrustedRoot != "":
@@ -54,7 +54,7 @@ func (v *VerifyFlags) Validate(importing string) error {
 
 // Anchor is the TUF root a bundle's TUF metadata must chain to: --tuf-root,
 // or the public-good root embedded in this binary.
-func (v *VerifyFlags) Anchor() (verify.TUFAnchor, error) {
+func (v *Flags) Anchor() (verify.TUFAnchor, error) {
 	if v.TUFRoot == "" {
 		return verify.PublicGoodAnchor(), nil
 	}
@@ -62,7 +62,7 @@ func (v *VerifyFlags) Anchor() (verify.TUFAnchor, error) {
 }
 
 // Options turns the flags into verifier options.
-func (v *VerifyFlags) Options() []verify.Option {
+func (v *Flags) Options() []verify.Option {
 	var opts []verify.Option
 	if v.Key != "" {
 		opts = append(opts, verify.WithKey(v.Key))
@@ -83,7 +83,9 @@ func (v *VerifyFlags) Options() []verify.Option {
 }
 
 // WarnIfDisabled says on standard error, every run, that the gate is off.
-func (v *VerifyFlags) WarnIfDisabled(f *Factory) {
+func (v *Flags) WarnIfDisabled(f interface {
+	Warnf(format string, args ...any)
+}) {
 	if !v.Enabled {
 		f.Warnf("signature verification is OFF (--verify=false): images are mirrored and mapped without checking who signed them")
 	}
