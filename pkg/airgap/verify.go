@@ -2,7 +2,6 @@ package airgap
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -14,14 +13,9 @@ import (
 // Verdict is one bundle image's signature, checked again from the
 // bundle's own artefacts.
 type Verdict struct {
-	Source   string `json:"source"`
-	Digest   string `json:"digest"`
-	Verified bool   `json:"verified"`
-	Identity string `json:"identity,omitempty"`
-	Issuer   string `json:"issuer,omitempty"`
-	Layout   string `json:"layout,omitempty"`
-	Reason   string `json:"reason,omitempty"`
-	Detail   string `json:"detail,omitempty"`
+	Source string `json:"source"`
+	Digest string `json:"digest"`
+	verify.Verdict
 }
 
 // Verify checks the signature of every image the bundle holds,
@@ -52,15 +46,8 @@ func Verify(ctx context.Context, s *Source, c *mirror.Copier, opts ...verify.Opt
 		if !ok {
 			return nil, "", fmt.Errorf("bundle %q: image %q has no digest", s.Dir(), img.Source)
 		}
-		res, err := v.Verify(ctx, d)
-		var f *verify.Failure
-		switch {
-		case errors.As(err, &f):
-			out[i].Reason, out[i].Detail = string(f.Reason), f.Detail
-		case err != nil:
+		if out[i].Verdict, err = v.Check(ctx, d); err != nil {
 			return nil, "", err
-		default:
-			out[i].Verified, out[i].Identity, out[i].Issuer, out[i].Layout = true, res.Identity, res.Issuer, res.Layout
 		}
 	}
 	policy := ""

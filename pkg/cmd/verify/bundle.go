@@ -127,10 +127,7 @@ func (o *Options) runBundle(ctx context.Context) error {
 		fmt.Fprintln(w)
 		table := make([][]string, len(r.Images))
 		for i, v := range r.Images {
-			verdict, signer := "verified", v.Identity
-			if !v.Verified {
-				verdict, signer = "unverified: "+v.Reason, v.Detail
-			}
+			verdict, signer := cells(v.Verdict)
 			table[i] = []string{v.Source, v.Digest, verdict, signer}
 		}
 		return s.Table(w, []string{"IMAGE", "DIGEST", "SIGNATURE", "SIGNER"}, table, func(row, col int) lipgloss.Style {

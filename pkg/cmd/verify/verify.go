@@ -39,14 +39,9 @@ type Options struct {
 
 // Row is one image's verdict.
 type Row struct {
-	Image    string `json:"image"`
-	Digest   string `json:"digest,omitempty"`
-	Verified bool   `json:"verified"`
-	Identity string `json:"identity,omitempty"`
-	Issuer   string `json:"issuer,omitempty"`
-	Layout   string `json:"layout,omitempty"`
-	Reason   string `json:"reason,omitempty"`
-	Detail   string `json:"detail,omitempty"`
+	Image  string `json:"image"`
+	Digest string `json:"digest,omitempty"`
+	verify.Verdict
 }
 
 // NewCmdVerify returns the verify command. runF, when not nil, is called
@@ -192,25 +187,17 @@ func (o *Options) Run(ctx context.Context) error {
 			return err
 		}
 		rows[i].Digest = d.DigestStr()
-		res, err := v.Verify(ctx, d)
-		var fail *verify.Failure
-		switch {
-		case errors.As(err, &fail):
-			rows[i].Reason, rows[i].Detail = string(fail.Reason), fail.Detail
-			failed++
-		case err != nil:
+		if rows[i].Verdict, err = v.Check(ctx, d); err != nil {
 			return err
-		default:
-			rows[i].Verified, rows[i].Identity, rows[i].Issuer, rows[i].Layout = true, res.Identity, res.Issuer, res.Layout
+		}
+		if !rows[i].Verified {
+			failed++
 		}
 	}
 	if err := o.f.Print(rows, func(w io.Writer, s *ui.Styles) error {
 		table := make([][]string, len(rows))
 		for i, r := range rows {
-			verdict, signer := "verified", r.Identity
-			if !r.Verified {
-				verdict, signer = "unverified: "+r.Reason, r.Detail
-			}
+			verdict, signer := cells(r.Verdict)
 			table[i] = []string{r.Image, verdict, signer}
 		}
 		return s.Table(w, []string{"IMAGE", "SIGNATURE", "SIGNER"}, table, func(row, col int) lipgloss.Style {
@@ -240,4 +227,13 @@ func digestOf(ctx context.Context, r name.Reference, opts []remote.Option) (name
 		return name.Digest{}, fmt.Errorf("resolving the digest of %q: %w%s", r, err, capool.Hint(err, mirror.RegistryCARemedy()))
 	}
 	return r.Context().Digest(desc.Digest.String()), nil
+}
+
+// cells are a verdict's SIGNATURE and SIGNER columns: who signed a
+// verified image, and why an unverified one was refused.
+func cells(v verify.Verdict) (verdict, signer string) {
+	if !v.Verified {
+		return "unverified: " + v.Reason, v.Detail
+	}
+	return "verified", v.Identity
 }
