@@ -2,7 +2,6 @@ package bundle
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -89,30 +88,14 @@ func (w *writer) lockedImage(ctx context.Context, l Locked) ([]string, error) {
 		return nil, err
 	}
 	var out []string
-	var walk func(d v1.Hash) error
-	walk = func(d v1.Hash) error {
-		r := pullRef.Context().Digest(d.String())
-		got, err := p.Get(ctx, r)
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", r, err)
-		}
-		var refs manifestRefs
-		if err := json.Unmarshal(got.Manifest, &refs); err != nil {
-			return fmt.Errorf("parsing manifest %s: %w", d, err)
-		}
-		for _, b := range refs.blobs() {
+	err = readTree(ctx, p, pullRef.Context(), d, "", func(n treeNode) {
+		for _, b := range n.refs.blobs() {
 			if b.Digest.Algorithm == "sha256" {
 				out = append(out, b.Digest.Hex)
 			}
 		}
-		for _, ch := range refs.Manifests {
-			if err := walk(ch.Digest); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return out, walk(d)
+	})
+	return out, err
 }
 
 // leaveOut takes out of the blobs to write those the inside holds,

@@ -338,46 +338,69 @@ func (w *writer) addImage(ctx context.Context, img Image) (imageOut, error) {
 	return out, w.addArtifacts(ctx, src, img.Source, ds, &out)
 }
 
-// walk reads the manifest d and everything it references, recording
-// manifests and blobs, and returns its descriptor and the digests of the
-// manifests in its tree (itself, then its children): those signatures and
-// referrers may be attached to.
+// walk reads the manifest d of src and, for an index, every manifest
+// under it, recording each manifest and the blobs they name (the first
+// image to name a blob is the one it is attributed to). It returns the
+// descriptor of d and the digests of every manifest read, d first: those
+// signatures and referrers may be attached to.
 func (w *writer) walk(ctx context.Context, src source, d v1.Hash, mt types.MediaType) (v1.Descriptor, []v1.Hash, error) {
-	r := src.pull.Digest(d.String())
-	got, err := src.p.Get(ctx, r)
+	var desc v1.Descriptor
+	var out []v1.Hash
+	err := readTree(ctx, src.p, src.pull, d, mt, func(n treeNode) {
+		w.mu.Lock()
+		w.manifests[n.digest.Hex] = manifestBlob{raw: n.raw, mt: n.mediaType}
+		for _, b := range n.refs.blobs() {
+			if _, ok := w.blobs[b.Digest.Hex]; !ok {
+				w.blobs[b.Digest.Hex] = blobSource{repo: src.pull, desc: b, image: src.image}
+			}
+		}
+		w.mu.Unlock()
+		if len(out) == 0 {
+			desc = v1.Descriptor{MediaType: n.mediaType, Digest: n.digest, Size: int64(len(n.raw)), ArtifactType: n.refs.artifactType()}
+		}
+		out = append(out, n.digest)
+	})
 	if err != nil {
-		return v1.Descriptor{}, nil, fmt.Errorf("reading %s: %w", r, err)
+		return v1.Descriptor{}, nil, err
+	}
+	return desc, out, nil
+}
+
+// treeNode is one manifest read by readTree.
+type treeNode struct {
+	digest    v1.Hash
+	mediaType types.MediaType
+	raw       []byte
+	refs      manifestRefs
+}
+
+// readTree reads the manifest d in repo and, for an index, every manifest
+// it lists, depth first, calling visit with each before its children. A
+// registry that answers with another digest than the one asked for is an
+// error. mt, when set, is d's media type as its parent gave it.
+func readTree(ctx context.Context, p *remote.Puller, repo name.Repository, d v1.Hash, mt types.MediaType, visit func(treeNode)) error {
+	r := repo.Digest(d.String())
+	got, err := p.Get(ctx, r)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", r, err)
 	}
 	if got.Digest != d {
-		return v1.Descriptor{}, nil, fmt.Errorf("reading %s: the registry returned %s", r, got.Digest)
+		return fmt.Errorf("reading %s: the registry returned %s", r, got.Digest)
 	}
 	if mt == "" {
 		mt = got.MediaType
 	}
-	w.mu.Lock()
-	w.manifests[d.Hex] = manifestBlob{raw: got.Manifest, mt: mt}
-	w.mu.Unlock()
 	var refs manifestRefs
 	if err := json.Unmarshal(got.Manifest, &refs); err != nil {
-		return v1.Descriptor{}, nil, fmt.Errorf("parsing manifest %s: %w", d, err)
+		return fmt.Errorf("parsing manifest %s: %w", d, err)
 	}
-	for _, b := range refs.blobs() {
-		w.mu.Lock()
-		if _, ok := w.blobs[b.Digest.Hex]; !ok {
-			w.blobs[b.Digest.Hex] = blobSource{repo: src.pull, desc: b, image: src.image}
-		}
-		w.mu.Unlock()
-	}
-	desc := v1.Descriptor{MediaType: mt, Digest: d, Size: int64(len(got.Manifest)), ArtifactType: refs.artifactType()}
-	out := []v1.Hash{d}
+	visit(treeNode{digest: d, mediaType: mt, raw: got.Manifest, refs: refs})
 	for _, ch := range refs.Manifests {
-		_, sub, err := w.walk(ctx, src, ch.Digest, ch.MediaType)
-		if err != nil {
-			return v1.Descriptor{}, nil, err
+		if err := readTree(ctx, p, repo, ch.Digest, ch.MediaType, visit); err != nil {
+			return err
 		}
-		out = append(out, sub...)
 	}
-	return desc, out, nil
+	return nil
 }
 
 // addArtifacts records, for every manifest of an image, its cosign
