@@ -35,23 +35,12 @@ set -euo pipefail
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-repos=${BENCH_REPOS:-8}
-tags=${BENCH_TAGS:-3}
-base_mb=${BENCH_BASE_MB:-40}
-own_mb=${BENCH_OWN_MB:-4}
+reference_set
 runs=${BENCH_RUNS:-3}
-conc=${BENCH_CONCURRENCY:-8}
 need jq /usr/bin/time
 images=$((repos * tags))
 
 bench_setup
-
-# stop_last_registry NAME — stop the registry started last, as NAME, and
-# drop its storage.
-stop_last_registry() {
-	stop_process "$(tail -n 1 "$work/pids")" >/dev/null 2>&1 || true
-	rm -rf "${work:?}/$1"
-}
 
 # timed OUT CMD... — run CMD under GNU time, its output to OUT; prints its
 # wall seconds and CPU seconds (user + system), or fails showing its end.

@@ -6,7 +6,12 @@
 #                    built as $bin
 #   bench_peers      crane, regsync and skopeo on PATH
 #   start_registry   start a Distribution registry, print its address
+#   stop_last_registry NAME
+#                    stop the registry started last, as NAME, and drop its
+#                    storage
 #   requests NAME    API requests in registry NAME's access log so far
+#   reference_set    the reference set's shape from BENCH_* (repos, tags,
+#                    base_mb, own_mb, conc)
 
 # shellcheck source=../hack/lib.sh source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/../hack/lib.sh"
@@ -49,4 +54,23 @@ start_registry() {
 # requests NAME — API requests in registry NAME's access log so far.
 requests() {
 	grep -cE '"(GET|HEAD|PUT|POST|PATCH|DELETE) /v2/' "$work/$1/registry.log" || true
+}
+
+# stop_last_registry NAME — stop the registry started last, as NAME, and
+# drop its storage.
+stop_last_registry() {
+	stop_process "$(tail -n 1 "$work/pids")" >/dev/null 2>&1 || true
+	rm -rf "${work:?}/$1"
+}
+
+# reference_set — the reference set's shape: BENCH_REPOS repositories x
+# BENCH_TAGS two-platform images, BENCH_BASE_MB of shared base and
+# BENCH_OWN_MB of own layer per platform, copied BENCH_CONCURRENCY at once.
+# shellcheck disable=SC2034 # read by the scripts that source this file
+reference_set() {
+	repos=${BENCH_REPOS:-8}
+	tags=${BENCH_TAGS:-3}
+	base_mb=${BENCH_BASE_MB:-40}
+	own_mb=${BENCH_OWN_MB:-4}
+	conc=${BENCH_CONCURRENCY:-8}
 }

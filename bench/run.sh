@@ -18,11 +18,7 @@ set -euo pipefail
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-repos=${BENCH_REPOS:-8}
-tags=${BENCH_TAGS:-3}
-base_mb=${BENCH_BASE_MB:-40}
-own_mb=${BENCH_OWN_MB:-4}
-conc=${BENCH_CONCURRENCY:-8}
+reference_set
 noop_runs=${BENCH_NOOP_RUNS:-5}
 
 bench_setup

@@ -26,13 +26,6 @@ conc=${BENCH_CONCURRENCY:-8}
 
 bench_setup
 
-# stop_last_registry NAME — stop the registry started last, as NAME, and
-# drop its storage.
-stop_last_registry() {
-	stop_process "$(tail -n 1 "$work/pids")" >/dev/null 2>&1 || true
-	rm -rf "${work:?}/$1"
-}
-
 src=$(start_registry src)
 log "seeding $src: $images images (2 platforms, ${base_mb} MB shared base + ${own_mb} MB own layer per platform), signed keyless"
 (cd "$root" && go run ./bench/seed -registry "$src" -repos "$((images / 2))" -tags 2 -base-mb "$base_mb" -own-mb "$own_mb") >"$work/images.txt"
