@@ -107,7 +107,8 @@ func (o *DiffOptions) Run(ctx context.Context) (int, error) {
 		return 1, err
 	}
 	p := run.Plan
-	r := Report{Plan: p, Release: run.Release(sdr.BlockAuto), Skipped: announced(run)}
+	r := Report{Plan: p, Release: run.Release(sdr.BlockAuto), Skipped: announced(run), Bundle: o.bundleInfo()}
+	o.warnStale(r.Bundle)
 	if o.ShowMapDiff {
 		d, err := run.MapPreview(ctx)
 		if err != nil {

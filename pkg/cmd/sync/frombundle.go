@@ -40,6 +40,63 @@ func (o *Options) gateOptions() ([]verify.Option, error) {
 	return opts, nil
 }
 
+// BundleInfo names the bundle a run reads in place of the source
+// registries and latest-releases: the table's first line, and "bundle" in
+// JSON and YAML.
+type BundleInfo struct {
+	Dir         string    `json:"dir"`
+	ID          string    `json:"id"`
+	Parent      string    `json:"parent,omitempty"`
+	Created     time.Time `json:"created"`
+	ToolVersion string    `json:"toolVersion"`
+	// ReleasesFetchedAt is when the connected side read latest-releases,
+	// if it did.
+	ReleasesFetchedAt *time.Time `json:"releasesFetchedAt,omitempty"`
+}
+
+// bundleInfo is the imported bundle's BundleInfo; nil without one.
+func (o *Options) bundleInfo() *BundleInfo {
+	if o.bundle == nil {
+		return nil
+	}
+	m := o.bundle.Manifest()
+	info := &BundleInfo{Dir: o.FromBundle, ID: m.ID, Parent: m.Parent, Created: m.Created, ToolVersion: m.ToolVersion}
+	if r := o.bundle.Releases(); r != nil {
+		at := r.FetchedAt
+		info.ReleasesFetchedAt = &at
+	}
+	return info
+}
+
+// staleSnapshot is the age of a bundle's latest-releases snapshot past
+// which an import warns that releases announced since are not in it.
+const staleSnapshot = 7 * 24 * time.Hour
+
+// describe is the bundle's line above the table, and a warning when its
+// latest-releases snapshot is older than staleSnapshot: an operator
+// holding last month's media learns it from the first line.
+func (b *BundleInfo) describe(now time.Time) (line, warning string) {
+	line = fmt.Sprintf("bundle %s: %s, written %s by sdr-mirror %s", b.Dir, b.ID, ui.When(b.Created, now), b.ToolVersion)
+	if b.Parent != "" {
+		line += ", incremental after bundle " + b.Parent
+	}
+	if at := b.ReleasesFetchedAt; at != nil && now.Sub(*at) > staleSnapshot {
+		warning = fmt.Sprintf("bundle %q: its latest-releases snapshot was read %s: releases announced since are not in it; export a fresh bundle to carry them",
+			b.Dir, ui.When(*at, now))
+	}
+	return line, warning
+}
+
+// warnStale warns when the bundle's latest-releases snapshot is stale.
+func (o *Options) warnStale(b *BundleInfo) {
+	if b == nil {
+		return
+	}
+	if _, warning := b.describe(time.Now()); warning != "" {
+		o.f.Warnf("%s", warning)
+	}
+}
+
 // notInBundleError fails a run whose needed images the bundle lacks.
 func (o *Options) notInBundleError(n int) error {
 	return fmt.Errorf("%s not in the bundle %q (see %s): export what is missing with sync --to-bundle and import again", ui.Count(n, "needed image is", "needed images are"), o.FromBundle, o.see("DETAIL", "reason"))

@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -44,6 +47,19 @@ func TestFromBundle(t *testing.T) {
 	out, errOut, code := fx.run(t, append([]string{"diff"}, imp...)...)
 	if code != 1 || !strings.Contains(errOut, "1 needed image is not in the bundle") || !strings.Contains(out, "not in the bundle") {
 		t.Fatalf("diff --from-bundle: exit %d, stdout %q, stderr %q; want 1 and the unsigned image not in the bundle", code, out, errOut)
+	}
+	if opened, err := bundle.Open(dir); err != nil || !strings.HasPrefix(out, fmt.Sprintf("bundle %s: %s, written ", dir, opened.Manifest().ID)) {
+		t.Errorf("diff --from-bundle printed %q (%v), want the bundle named with its id first", out, err)
+	}
+	out, _, _ = fx.run(t, append([]string{"diff", "-o", "json"}, imp...)...)
+	var report struct {
+		Bundle *struct {
+			Dir, ID           string
+			ReleasesFetchedAt *time.Time
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &report); err != nil || report.Bundle == nil || report.Bundle.Dir != dir || report.Bundle.ID == "" || report.Bundle.ReleasesFetchedAt == nil {
+		t.Errorf("diff --from-bundle -o json: bundle %+v (%v), want it named with its snapshot time", report.Bundle, err)
 	}
 
 	out, errOut, code = fx.run(t, append([]string{"sync"}, imp...)...)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/lipgloss"
 
@@ -25,6 +26,8 @@ type Report struct {
 	// --show-map-diff); nil when not asked for.
 	MapDiff *string       `json:"mapDiff,omitempty"`
 	Sync    *plan.Outcome `json:"sync,omitempty"`
+	// Bundle is the bundle read with --from-bundle.
+	Bundle *BundleInfo `json:"bundle,omitempty"`
 }
 
 func stateStyle(s *ui.Styles, st plan.State) lipgloss.Style {
@@ -45,6 +48,10 @@ func stateStyle(s *ui.Styles, st plan.State) lipgloss.Style {
 // state, worst first, then a summary line. A plan with no rows is the
 // summary alone.
 func table(w io.Writer, s *ui.Styles, r Report, why, done bool) error {
+	if r.Bundle != nil {
+		line, _ := r.Bundle.describe(time.Now())
+		fmt.Fprintf(w, "%s\n\n", line)
+	}
 	if r.TargetFrom != "" {
 		fmt.Fprintf(w, "target %s (%s)\n\n", r.Target, r.TargetFrom)
 	}

@@ -189,7 +189,8 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	r := Report{Plan: p, Release: run.Release(o.block), Skipped: announced(run), Sync: out}
+	r := Report{Plan: p, Release: run.Release(o.block), Skipped: announced(run), Sync: out, Bundle: o.bundleInfo()}
+	o.warnStale(r.Bundle)
 	if err := o.f.Print(r, func(w io.Writer, s *ui.Styles) error {
 		if err := table(w, s, r, o.Why, true); err != nil {
 			return err
