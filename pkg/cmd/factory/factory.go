@@ -46,9 +46,6 @@ func (f *Factory) UseSecrets(s store.SecretGetter) {
 	}
 }
 
-// Global holds the root command's own flags.
-type Global = core.Global
-
 // New returns a factory over the given streams and environment.
 func New(streams genericiooptions.IOStreams, lookupEnv func(string) (string, bool)) *Factory {
 	return wrap(core.New(streams, lookupEnv))
