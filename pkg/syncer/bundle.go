@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"golang.org/x/sync/errgroup"
@@ -12,6 +13,7 @@ import (
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/bundle"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/plan"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/setting"
 )
 
 // NotInBundle is the reason of a needed image an imported bundle lacks.
@@ -85,6 +87,9 @@ func (r *Run) CheckExternal(ctx context.Context) error {
 		return nil
 	}
 	ext, homes := b.External(), b.ExternalHomes()
+	if err := r.checkExternalRegistries(ext, homes); err != nil {
+		return err
+	}
 	absent := make([]bool, len(ext))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(r.cfg.Concurrency, 1))
@@ -121,4 +126,57 @@ func BundleNeeds(s *airgap.Source) *inventory.BundleNeeds {
 		out.Items = append(out.Items, inventory.Item{Image: n.Image, Why: n.Why})
 	}
 	return out
+}
+
+// ExternalElsewhereError stops an import, before anything is pushed, when
+// an image that needs an external blob goes to another registry than the
+// one holding the blob: a registry mounts only from its own repositories,
+// and the bundle does not carry the blob.
+type ExternalElsewhereError struct {
+	Bundle   string
+	External bundle.External
+	// Registry is where the image goes.
+	Registry string
+}
+
+func (e *ExternalElsewhereError) Error() string {
+	return fmt.Sprintf("bundle %q: blob %s of %s is not carried: %s holds it, and the image goes to %s, which cannot mount from another registry: nothing was pushed; import with %s on %s, or export the bundle again without the lock",
+		e.Bundle, e.External.Digest, e.External.Image, e.External.Repository, e.Registry, setting.Target, registryOf(e.External.Repository))
+}
+
+// checkExternalRegistries finds an external blob whose image is to be
+// copied into another registry than the one that holds the blob.
+func (r *Run) checkExternalRegistries(ext []bundle.External, homes map[v1.Hash]name.Repository) error {
+	dest := map[string]string{} // source, as the registry names it -> destination registry
+	for _, it := range r.Plan.Images {
+		if !it.NeedsCopy(r.cfg.Overwrite) || notInBundle(it) {
+			continue
+		}
+		src, err := name.ParseReference(it.Source)
+		if err != nil {
+			continue
+		}
+		if d, err := name.ParseReference(it.Destination()); err == nil {
+			dest[src.Name()] = d.Context().RegistryStr()
+		}
+	}
+	for _, e := range ext {
+		img, err := name.ParseReference(e.Image)
+		if err != nil {
+			continue
+		}
+		d, _ := v1.NewHash(e.Digest) // checked when the bundle was opened
+		if reg, ok := dest[img.Name()]; ok && reg != homes[d].RegistryStr() {
+			return &ExternalElsewhereError{Bundle: r.cfg.Bundle.Dir(), External: e, Registry: reg}
+		}
+	}
+	return nil
+}
+
+// registryOf is the registry part of a repository name.
+func registryOf(repo string) string {
+	if r, err := name.NewRepository(repo); err == nil {
+		return r.RegistryStr()
+	}
+	return repo
 }

@@ -214,14 +214,15 @@ func TestSinceLock(t *testing.T) {
 	}
 }
 
-// TestSinceLockExternalAbsent: an import whose external blob is not where
-// the lock said stops before anything is pushed or mapped, naming the
-// blob and the image.
-func TestSinceLockExternalAbsent(t *testing.T) {
-	fx := newReleaseFixture(t)
+// exportAgainstElsewhere exports app:2 against a lock that says app:1 was
+// mirrored into another registry, empty: app:2's base layer is external,
+// held (says the lock) by that registry's mirror/app. It returns the
+// bundle and that registry.
+func exportAgainstElsewhere(t *testing.T, fx *releaseFixture) (dir, other string) {
+	t.Helper()
 	elsewhere := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(elsewhere.Close)
-	other := strings.TrimPrefix(elsewhere.URL, "http://")
+	other = strings.TrimPrefix(elsewhere.URL, "http://")
 	d1 := digestOf(t, fx.reg+"/atlanhq/app:1")
 	gone := "sha256:" + strings.Repeat("0", 64)
 	lock := imagemap.Lock{Version: imagemap.LockVersion, Entries: []imagemap.LockEntry{
@@ -236,19 +237,46 @@ func TestSinceLockExternalAbsent(t *testing.T) {
 	if err := os.WriteFile(lockFile, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(t.TempDir(), "bundle")
+	dir = filepath.Join(t.TempDir(), "bundle")
 	out, errOut, code := fx.export(t, dir, "REG/atlanhq/app:2\n", "--since-lock", lockFile)
 	if wantWarning := "warning: " + fx.normalise(fx.reg) + "/atlanhq/gone:1@" + gone + " (in the lock): "; code != 0 || !strings.Contains(errOut, wantWarning) {
 		t.Fatalf("export: exit %d, stdout %q, stderr %q; want %q", code, out, errOut, wantWarning)
 	}
 	fx.writeMap(t, "images: {}\n")
 	fx.stdin = ""
-	out, errOut, code = fx.run(t, fx.fromBundle("diff", dir, "REG/mirror")...)
+	return dir, other
+}
+
+// TestSinceLockExternalAbsent: an import whose external blob is not where
+// the lock said stops before anything is pushed or mapped, naming the
+// blob and the image.
+func TestSinceLockExternalAbsent(t *testing.T) {
+	fx := newReleaseFixture(t)
+	dir, other := exportAgainstElsewhere(t, fx)
+	out, errOut, code := fx.run(t, fx.fromBundle("diff", dir, other+"/mirror")...)
 	if code != 1 || !strings.Contains(errOut, "is not carried, and "+fx.normalise(other)+"/mirror/app does not hold it") || !strings.Contains(out, "unmapped") {
 		t.Errorf("diff: exit %d, stdout %q, stderr %q; want the plan, then the absent blob named", code, out, errOut)
 	}
-	out, errOut, code = fx.importInto(t, dir)
+	out, errOut, code = fx.run(t, fx.fromBundle("sync", dir, other+"/mirror")...)
 	want := "blob " + fx.base.String() + " of " + fx.normalise(fx.reg) + "/atlanhq/app:2 is not carried, and " + fx.normalise(other) + "/mirror/app does not hold it"
+	if code != 1 || !strings.Contains(errOut, want) || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("import: exit %d, stdout %q, stderr %q; want one line %q", code, out, errOut, want)
+	}
+	if digestOf(t, other+"/mirror/app:2") != "" || fx.readMap(t) != "images: {}\n" {
+		t.Errorf("an import that stopped pushed or mapped")
+	}
+}
+
+// TestSinceLockExternalElsewhere: an import into another registry than the
+// one holding an external blob stops before anything is pushed or mapped,
+// naming the blob, the registry that holds it and the remedy; a registry
+// cannot mount from another.
+func TestSinceLockExternalElsewhere(t *testing.T) {
+	fx := newReleaseFixture(t)
+	dir, other := exportAgainstElsewhere(t, fx)
+	out, errOut, code := fx.importInto(t, dir)
+	want := "blob " + fx.base.String() + " of " + fx.normalise(fx.reg) + "/atlanhq/app:2 is not carried: " + fx.normalise(other) + "/mirror/app holds it, and the image goes to " +
+		fx.normalise(fx.reg) + ", which cannot mount from another registry: nothing was pushed; import with --target on " + fx.normalise(other)
 	if code != 1 || !strings.Contains(errOut, want) || strings.Count(errOut, "\n") != 1 {
 		t.Fatalf("import: exit %d, stdout %q, stderr %q; want one line %q", code, out, errOut, want)
 	}
