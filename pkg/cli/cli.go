@@ -155,7 +155,7 @@ and kubeconfig come from Helm), or as kubectl-sdr_mirror directly.`,
 	root.AddCommand(
 		syncCmd,
 		diffCmd,
-		resolve.NewCmdResolve(f, nil),
+		resolve.NewCmdResolve(f.Factory, nil),
 		mapCmd,
 		version.NewCmdVersion(f.Factory, nil),
 		imagesCmd,

@@ -7,22 +7,23 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/mapflags"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
 )
 
-// Explicit reports whether the flags name a map completely (a file, or a
-// bucket or component with its key), so no SDR needs to be read.
-func (m *MapFlags) Explicit() bool {
-	return m.File != "" || (m.Key != "" && (m.Bucket != "" || m.Component != ""))
+// MapOpener opens maps with this factory's bucket opener, the secrets it
+// adopted and its logger.
+func (f *Factory) MapOpener() mapflags.Opener {
+	return mapflags.Opener{OpenBucket: f.OpenBucket, Secrets: f.Secrets, Logger: f.Logger()}
 }
 
-// OpenSettings opens the image map the SDR with settings s reads, the
-// flags overriding: --map, --objectstore-component, the bucket URL, else
+// OpenSettingsMap opens the image map the SDR with settings s reads, the
+// flags m overriding: --map, --objectstore-component, the bucket URL, else
 // the SDR's Dapr objectstore component (its secretKeyRefs resolved by
 // f.Secrets). It returns nil and no error when the SDR reads no map (no
 // image map path) and rewrites images to its registry prefix instead.
-func (m *MapFlags) OpenSettings(ctx context.Context, f *Factory, s *sdr.Settings) (store.Object, error) {
+func (f *Factory) OpenSettingsMap(ctx context.Context, m *mapflags.Flags, s *sdr.Settings) (store.Object, error) {
 	switch {
 	case m.File != "":
 		return store.File(m.File), nil
@@ -34,7 +35,7 @@ func (m *MapFlags) OpenSettings(ctx context.Context, f *Factory, s *sdr.Settings
 	case m.Component != "":
 		withKey := *m
 		withKey.Key = s.ImageMapPath
-		return withKey.Open(ctx, f)
+		return withKey.Open(ctx, f.MapOpener())
 	case s.Bucket != "":
 		return f.OpenBucket(ctx, s.Bucket, s.ImageMapPath, m.StoreOptions()...)
 	case s.ObjectStore != nil:
@@ -51,7 +52,7 @@ func (m *MapFlags) OpenSettings(ctx context.Context, f *Factory, s *sdr.Settings
 // when they name one, else the map of the installed SDR, read from the
 // cluster or from --config/--values.
 type MapLocation struct {
-	Map    MapFlags
+	Map    mapflags.Flags
 	SDR    SDRFlags
 	Source SourceFlags
 }
@@ -75,7 +76,7 @@ func (l *MapLocation) Open(ctx context.Context, f *Factory) (store.Object, error
 		if l.Source.Configured() {
 			return nil, errors.New("--config and --values read the SDR's map location; they cannot be combined with a map given by --map, --bucket or --objectstore-component")
 		}
-		return l.Map.Open(ctx, f)
+		return l.Map.Open(ctx, f.MapOpener())
 	}
 	var s *sdr.Settings
 	if l.Source.Configured() {
@@ -101,7 +102,7 @@ func (l *MapLocation) Open(ctx context.Context, f *Factory) (store.Object, error
 		f.UseSecrets(inst.Secrets)
 		s = inst.Settings
 	}
-	obj, err := l.Map.OpenSettings(ctx, f, s)
+	obj, err := f.OpenSettingsMap(ctx, &l.Map, s)
 	if err == nil && obj == nil {
 		return nil, fmt.Errorf("the SDR reads no image map (no image map path): it rewrites images to %q; "+
 			"set its image map path, or pass --map, --bucket or --objectstore-component with --image-map-path", s.Target)

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/mapflags"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
 )
 
@@ -92,7 +93,7 @@ func (s *SDRFlags) Selector() (labels.Selector, error) {
 
 // Find locates the SDR in the cluster of the kubeconfig flags. m, when not
 // nil, supplies the --bucket and --image-map-path overrides.
-func (s *SDRFlags) Find(ctx context.Context, f *Factory, m *MapFlags) (*sdr.Installation, kubernetes.Interface, error) {
+func (s *SDRFlags) Find(ctx context.Context, f *Factory, m *mapflags.Flags) (*sdr.Installation, kubernetes.Interface, error) {
 	kube, dyn, err := f.KubeClients()
 	if err != nil {
 		return nil, nil, err
@@ -152,7 +153,7 @@ func (s *SourceFlags) Configured() bool { return s.Config != "" || s.Values != "
 
 // Settings reads the settings from --config or --values, with the flag
 // overrides of sdrFlags and m (either may be nil).
-func (s *SourceFlags) Settings(sdrFlags *SDRFlags, m *MapFlags) (*sdr.Settings, error) {
+func (s *SourceFlags) Settings(sdrFlags *SDRFlags, m *mapflags.Flags) (*sdr.Settings, error) {
 	var ov sdr.Overrides
 	if sdrFlags != nil {
 		ov.Target, ov.DeploymentName = sdrFlags.Target, sdrFlags.DeploymentName

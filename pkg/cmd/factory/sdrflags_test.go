@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/mapflags"
 )
 
 func TestSourceFlagsSettings(t *testing.T) {
@@ -20,12 +22,12 @@ func TestSourceFlagsSettings(t *testing.T) {
 		name                     string
 		src                      SourceFlags
 		sdr                      *SDRFlags
-		m                        *MapFlags
+		m                        *mapflags.Flags
 		deployment, mapKey, base string
 		err                      string
 	}{
 		{name: "config", src: SourceFlags{Config: cfg}, deployment: "acme", mapKey: "sdr/map.yaml", base: "reg.example.com/atlan"},
-		{name: "config and flags", src: SourceFlags{Config: cfg}, sdr: &SDRFlags{Target: "other.example.com/x"}, m: &MapFlags{Key: "k.yaml"},
+		{name: "config and flags", src: SourceFlags{Config: cfg}, sdr: &SDRFlags{Target: "other.example.com/x"}, m: &mapflags.Flags{Key: "k.yaml"},
 			deployment: "acme", mapKey: "k.yaml", base: "other.example.com/x"},
 		{name: "values", src: SourceFlags{Values: values}, deployment: "eu", mapKey: "eu/map.yaml"},
 		{name: "both", src: SourceFlags{Config: cfg, Values: values}, err: "--config cannot be combined with --values: give the Docker/Podman config.yaml or the Helm values file"},

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/mapflags"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/inventory"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/sdr"
@@ -22,7 +23,7 @@ import (
 type Options struct {
 	f   *factory.Factory
 	SDR factory.SDRFlags
-	Map factory.MapFlags
+	Map mapflags.Flags
 	Why bool
 
 	// Filled by Complete: the SDR and how its apps are chosen.
@@ -160,10 +161,10 @@ func (o *Options) loadMap(ctx context.Context, inst *sdr.Installation) (*imagema
 	var obj store.Object
 	var err error
 	if explicit {
-		obj, err = o.Map.Open(ctx, o.f)
+		obj, err = o.Map.Open(ctx, o.f.MapOpener())
 	} else {
 		o.f.UseSecrets(inst.Secrets)
-		obj, err = o.Map.OpenSettings(ctx, o.f, inst.Settings)
+		obj, err = o.f.OpenSettingsMap(ctx, &o.Map, inst.Settings)
 	}
 	if err == nil && obj == nil {
 		return nil, nil // the SDR rewrites images to its registry prefix

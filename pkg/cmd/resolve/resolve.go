@@ -9,7 +9,8 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/cobra"
 
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/core"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/mapflags"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/imagemap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/store"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/ui"
@@ -17,8 +18,8 @@ import (
 
 // Options are the resolve command's inputs.
 type Options struct {
-	f      *factory.Factory
-	Map    factory.MapFlags
+	f      *core.Factory
+	Map    mapflags.Flags
 	Base   string
 	Images []string
 
@@ -28,7 +29,7 @@ type Options struct {
 // NewCmdResolve returns the resolve command. runF, when not nil, is called
 // with the completed and validated options instead of Run, so tests can see
 // what the flags became.
-func NewCmdResolve(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+func NewCmdResolve(f *core.Factory, runF func(*Options) error) *cobra.Command {
 	o := &Options{f: f}
 	cmd := &cobra.Command{
 		Use:   "resolve IMAGE...",
@@ -82,7 +83,7 @@ func (o *Options) Complete(ctx context.Context) error {
 	if !o.Map.Configured() {
 		return o.Map.Validate()
 	}
-	obj, err := o.Map.Open(ctx, o.f)
+	obj, err := o.Map.Open(ctx, mapflags.Opener{Logger: o.f.Logger()})
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/core"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -50,7 +50,7 @@ func writeMap(t *testing.T, dir, key string) string {
 }
 
 // parse runs the command line up to the options Run would get.
-func parse(f *factory.Factory, args ...string) (*Options, error) {
+func parse(f *core.Factory, args ...string) (*Options, error) {
 	var got *Options
 	cmd := NewCmdResolve(f, func(o *Options) error { got = o; return nil })
 	cmd.SetArgs(append([]string{}, args...))
@@ -99,7 +99,7 @@ func TestNewCmdResolve(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, _, errOut := factory.NewTest(nil)
+			f, _, errOut := core.NewTest(nil)
 			o, err := parse(f, tc.args...)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
@@ -138,7 +138,7 @@ func TestRun(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, out, errOut := factory.NewTest(nil)
+			f, out, errOut := core.NewTest(nil)
 			f.Global.Output = tc.output
 			o, err := parse(f, tc.args...)
 			if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/airgap"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/mapflags"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/registryflags"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/verifyflags"
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/version"
@@ -40,7 +41,7 @@ type Options struct {
 
 	SDR      factory.SDRFlags
 	Source   factory.SourceFlags
-	Map      factory.MapFlags
+	Map      mapflags.Flags
 	Registry registryflags.Flags
 	Verify   verifyflags.Flags
 
@@ -281,7 +282,7 @@ func (o *Options) readSettings(ctx context.Context) error {
 // openMap opens the map the SDR reads. Without an image map path the SDR
 // uses the prefix rewrite, and a target is required.
 func (o *Options) openMap(ctx context.Context) error {
-	obj, err := o.Map.OpenSettings(ctx, o.f, o.settings)
+	obj, err := o.f.OpenSettingsMap(ctx, &o.Map, o.settings)
 	if err != nil {
 		return err
 	}

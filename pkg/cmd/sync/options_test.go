@@ -5,10 +5,11 @@ import (
 	"testing"
 
 	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/factory"
+	"github.com/sdr-mirror/kubectl-sdr-mirror/pkg/cmd/mapflags"
 )
 
 func TestUsesCluster(t *testing.T) {
-	explicit := factory.MapFlags{Bucket: "file:///srv/sdr", Key: "sdr/image-map.yaml"}
+	explicit := mapflags.Flags{Bucket: "file:///srv/sdr", Key: "sdr/image-map.yaml"}
 	tests := []struct {
 		name string
 		o    Options
