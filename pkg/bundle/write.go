@@ -133,8 +133,8 @@ func Write(ctx context.Context, dir string, c Contents, opts ...Option) (*Stats,
 			return nil, err
 		}
 		external = w.leaveOut(held)
+		st.External = len(external)
 		for _, e := range external {
-			st.External++
 			st.ExternalBytes += e.Size
 		}
 	}

@@ -69,11 +69,13 @@ func (o *SyncOptions) validateToBundle(fs *pflag.FlagSet) error {
 // sync, writing a bundle instead of pushing and mapping.
 func (o *SyncOptions) runExport(ctx context.Context) error {
 	defer o.close()
-	if err := o.Complete(ctx); err != nil {
-		return err
-	}
+	// The lock is a file the operator carried out: a wrong one is said
+	// before any registry or endpoint is asked.
 	lock, err := o.readSinceLock()
 	if err != nil {
+		return err
+	}
+	if err := o.Complete(ctx); err != nil {
 		return err
 	}
 	o.Verify.WarnIfDisabled(o.f)
